@@ -29,6 +29,8 @@ class Author:
     url: str = ""
     followers: int = 0
     bot: bool = False
+    opted_out: bool = False
+    """The author asked not to be indexed (`noindex`, or #nobot / #noindex / #nosearch in the bio)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +98,12 @@ class Analysis:
     """From -1 (very negative) to 1 (very positive)."""
     cx: CxType
     topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedPost:
+    """A post with what matching and analysis found: the unit that storage keeps."""
+
+    post: Post
+    matches: tuple[BrandMatch, ...] = ()
+    analysis: Analysis | None = None

@@ -1,0 +1,66 @@
+"""What every source offers the ingest loop: a timeline read forward from a cursor, and backward for a backfill.
+
+The core never sees HTTP: a source turns its server's answers into normalised `Post`s and opaque ids.
+Methods are coroutines; a source built on a blocking client runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import Post
+
+
+class SourceError(Exception):
+    """A source could not be read this time; `kind` says why, for health, metrics and backoff."""
+
+    def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        """One of: network, timeout, rate_limited, unauthorized, forbidden, not_found, server, malformed."""
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait, when it said."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One answer of a timeline: the posts in it, newest first as the server ordered them."""
+
+    posts: list[Post] = field(default_factory=list)
+    newest_id: str | None = None
+    """The id to read forward from next time (the server's newest in this page)."""
+    oldest_id: str | None = None
+    """The id to continue a backward read from."""
+    oldest_created_at: datetime | None = None
+    """When the oldest item in the page was written, to stop a backfill."""
+    raw_count: int = 0
+    """Items the server returned, before any was dropped (0 means the end was reached)."""
+
+
+class Timeline(Protocol):
+    """A stream of posts that a cursor can resume: a hashtag on an instance, or a Discord channel."""
+
+    @property
+    def source(self) -> str:
+        """`mastodon` or `discord`."""
+        ...
+
+    @property
+    def origin(self) -> str:
+        """The server or guild it lives on (an instance URL, `discord`)."""
+        ...
+
+    @property
+    def scope(self) -> str:
+        """What is read there: a hashtag, a channel id."""
+        ...
+
+    async def newer(self, after_id: str) -> Page:
+        """The page of items right after `after_id` (forward paging)."""
+        ...
+
+    async def older(self, before_id: str | None) -> Page:
+        """The page of items right before `before_id`, or the newest page when it is None."""
+        ...

@@ -1,0 +1,181 @@
+"""The tables, as typed SQLAlchemy 2.0 ORM classes. Alembic migrations in `storage/migrations` create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (SQLite keeps none) and always hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} would be ambiguous; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names, so migrations are the same on every database."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class PostRow(Base):
+    """One post, whichever source and however many instances it was seen on: unique by its global `uri`."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    uri: Mapped[str] = mapped_column(Text, unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text, default="")
+    author_handle: Mapped[str] = mapped_column(String(255))
+    author_name: Mapped[str] = mapped_column(Text, default="")
+    author_url: Mapped[str] = mapped_column(Text, default="")
+    author_followers: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    edited_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    boosts: Mapped[int] = mapped_column(Integer, default=0)
+    favourites: Mapped[int] = mapped_column(Integer, default=0)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    spoiler_text: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    cx: Mapped[str | None] = mapped_column(String(16))
+    topics: Mapped[list[str] | None]
+
+
+class PostSourceRow(Base):
+    """Where a post was read and under which id: one row per (origin, remote id)."""
+
+    __tablename__ = "post_sources"
+    __table_args__ = (UniqueConstraint("origin", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    origin: Mapped[str] = mapped_column(String(255))
+    remote_id: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime]
+
+
+class PostTagRow(Base):
+    """A hashtag a post carries, lower-case without `#`."""
+
+    __tablename__ = "post_tags"
+    __table_args__ = (Index("ix_post_tags_tag_created_at", "tag", "created_at"),)
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # Copied from the post so per-day tag counts are an index range scan, not a join over every post.
+    created_at: Mapped[datetime]
+
+
+class MentionRow(Base):
+    """One reason a post mentions a brand: the configured term, hashtag or handle that matched."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_brand_created_at", "brand", "created_at"),)
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    brand: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    matched: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # Copied from the post: the digest counts mentions per brand per day without touching `posts`.
+    created_at: Mapped[datetime]
+
+
+class PollCursorRow(Base):
+    """How far one timeline (an instance's hashtag, a Discord channel) has been read."""
+
+    __tablename__ = "poll_cursors"
+
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(255), primary_key=True)
+    newest_id: Mapped[str | None] = mapped_column(String(128))
+    """The newest item stored; the next poll asks for what came after it."""
+    backfill_before: Mapped[str | None] = mapped_column(String(128))
+    """While the first backfill runs: the oldest item stored so far, where it resumes after a crash."""
+    backfill_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
+class SourceHealthRow(Base):
+    """How a source has been doing: its last success and error, and whether it is backing off."""
+
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(255), primary_key=True)
+    consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
+    total_errors: Mapped[int] = mapped_column(Integer, default=0)
+    total_polls: Mapped[int] = mapped_column(Integer, default=0)
+    posts_new: Mapped[int] = mapped_column(BigInteger, default=0)
+    posts_skipped: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_success_at: Mapped[datetime | None]
+    last_error_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None]
+    backoff_until: Mapped[datetime | None]
+
+
+class DigestRow(Base):
+    """One day's digest for one channel: pending until Discord confirmed every message, then sent."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("day", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    nonce: Mapped[str] = mapped_column(String(32))
+    message_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
