@@ -229,6 +229,29 @@ class AnalysisConfig(_Section):
         return list(dict.fromkeys(out))
 
 
+class DiscordConfig(Secret):
+    """`[discord]`: the bot that reads watched channels and posts the daily digest."""
+
+    token_env: str | None = "DISCORD_TOKEN"
+    api_base: HttpUrl = "https://discord.com/api/v10"
+    """Overridable for Discord API proxies and the tests' local server."""
+    digest_channel: int | None = Field(default=None, gt=0)
+    """Where the daily digest is posted; none means no digest is delivered."""
+    watch_channels: list[int] = Field(default_factory=list)
+    backfill: Duration = timedelta(hours=24)
+    """How far back the first poll of a channel reads."""
+    digest_retries: int = Field(default=4, ge=0, le=10)
+    """How often a failed digest send is retried (with backoff) before it waits for the next run."""
+
+    @field_validator("watch_channels")
+    @classmethod
+    def _snowflakes(cls, value: list[int]) -> list[int]:
+        bad = [v for v in value if v <= 0]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a channel id (right-click the channel, Copy Channel ID)")
+        return list(dict.fromkeys(value))
+
+
 class Config(_Section):
     """The whole `config.toml`."""
 
@@ -239,6 +262,7 @@ class Config(_Section):
     brands: list[BrandConfig] = Field(default_factory=list)
     topics: list[TopicConfig] = Field(default_factory=list)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    discord: DiscordConfig = Field(default_factory=DiscordConfig)
 
     @field_validator("timezone")
     @classmethod

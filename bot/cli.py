@@ -1,0 +1,240 @@
+"""The `merkwacht` command: run the daemon, poll once, check the config, export, and the self-contained demo."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from bot.durations import format_duration
+from bot.logs import setup_logging
+
+CSV_COLUMNS = (
+    "uri", "url", "source", "instance", "author", "created_at", "language", "text", "tags", "brands",
+    "replies", "boosts", "favourites", "sentiment", "sentiment_score", "cx", "topics",
+)
+
+
+class Context:
+    """What every subcommand needs: where the config is, loaded on first use."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The validated config; a bad one ends the command with the problems listed."""
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as exc:
+                raise click.ClickException(f"the config cannot be used:\n{exc}") from None
+        return self._config
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="MERKWACHT_CONFIG",
+    default=DEFAULT_CONFIG_PATH,
+    show_default=True,
+    help="The config file (or set MERKWACHT_CONFIG).",
+)
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-format", type=click.Choice(["plain", "json"]), default="plain", show_default=True)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, log_level: str, log_format: str) -> None:
+    """Merkwacht watches what the fediverse and Discord say about your brands."""
+    setup_logging(log_level, log_format)
+    ctx.obj = Context(config_path)
+
+
+@cli.command()
+@pass_context
+def run(ctx: Context) -> None:
+    """Run the daemon: poll every source on schedule until SIGTERM or Ctrl-C."""
+    from bot.daemon import Application
+
+    app = Application(ctx.config)
+    asyncio.run(app.run())
+
+
+@cli.command()
+@click.option("--source", "sources", multiple=True, help="Only timelines whose name contains this (repeatable).")
+@pass_context
+def poll(ctx: Context, sources: Sequence[str]) -> None:
+    """Poll every source once, print a line per source, and exit (non-zero if any failed)."""
+    from bot.daemon import Application, timeline_key
+
+    app = Application(ctx.config)
+    timelines = app.select(sources)
+    if not timelines:
+        raise click.ClickException("no timeline matches; `merkwacht check` lists them")
+    console = Console(stderr=True)
+    results = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} posts"), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as progress:
+
+        async def poll_all() -> list[Any]:
+            async def one(timeline: Any) -> Any:
+                task = progress.add_task(timeline_key(timeline), total=None)
+                try:
+                    return await app.poll(timeline, lambda n, _pages: progress.update(task, completed=n))
+                finally:
+                    progress.remove_task(task)
+
+            return list(await asyncio.gather(*(one(t) for t in timelines)))
+
+        results = asyncio.run(poll_all())
+    app.close()
+    failed = 0
+    for timeline, result in zip(timelines, results, strict=True):
+        line = (
+            f"{timeline_key(timeline)}: {result.new} new, {result.duplicate} duplicate, "
+            f"{result.skipped} skipped, {0 if result.ok else 1} errors"
+        )
+        if not result.ok:
+            failed += 1
+            line += f" ({result.error_kind}: {result.error})"
+        click.echo(line)
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Validate the config and show what would be watched."""
+    config = ctx.config
+    console = Console()
+    console.print(f"[green]{ctx.config_path}: valid[/green]  time zone {config.timezone}, storage {_safe_url(config)}")
+    console.print(
+        f"poll every {format_duration(config.schedule.poll_interval)}, digest at "
+        f"{config.schedule.digest_at:%H:%M}, first poll reaches back {format_duration(config.mastodon.backfill)}"
+    )
+    table = Table(title="Mastodon timelines")
+    table.add_column("instance")
+    table.add_column("token")
+    table.add_column("hashtags")
+    for instance in config.mastodon.instances:
+        if instance.token_env or instance.token_file:
+            token = "set" if instance.token() else f"[yellow]not set ({instance.token_env or instance.token_file})[/]"
+        else:
+            token = "none (public timelines)"
+        table.add_row(instance.url, token, " ".join(f"#{t}" for t in config.watched_hashtags(instance)))
+    console.print(table)
+    brands = Table(title="Brands")
+    for column in ("brand", "terms", "hashtags", "handles", "excluded"):
+        brands.add_column(column)
+    for brand in config.brands:
+        brands.add_row(
+            brand.name, ", ".join(brand.terms), " ".join(f"#{t}" for t in brand.hashtags),
+            " ".join(f"@{h}" for h in brand.handles), ", ".join(brand.exclude),
+        )
+    console.print(brands)
+    if not config.mastodon.instances:
+        console.print("[yellow]no [[mastodon.instances]]: nothing will be polled[/]")
+
+
+def _safe_url(config: Config) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(config.storage.url).render_as_string(hide_password=True)
+
+
+@cli.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]), default=None,
+              help="Only posts written at or after this (ISO date or date-time, in the config's time zone).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
+@pass_context
+def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> None:
+    """Write stored posts, oldest first, one per line."""
+    from storage.db import Database
+    from storage.export import iter_export_rows
+
+    config = ctx.config
+    since_utc = since.replace(tzinfo=config.zone).astimezone(UTC) if since else None
+    db = Database(config.storage.url)
+    try:
+        with db.sessions() as session:
+            rows = iter_export_rows(session, since_utc)
+            if fmt == "jsonl":
+                for row in rows:
+                    output.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                writer = csv.DictWriter(output, CSV_COLUMNS, extrasaction="ignore")
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow(_flatten(row))
+    finally:
+        db.close()
+
+
+def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+    flat = dict(row)
+    flat.update(row["engagement"])
+    flat["tags"] = " ".join(row["tags"])
+    flat["brands"] = "; ".join(row["brands"])
+    flat["topics"] = "; ".join(row["topics"])
+    flat["sentiment"] = row["sentiment"]["label"]
+    flat["sentiment_score"] = row["sentiment"]["score"]
+    return flat
+
+
+@cli.command()
+@click.option("--cycles", default=3, show_default=True, help="Poll cycles to run against the local server.")
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("demo-output"),
+              show_default=True, help="Where the demo database and its outputs go.")
+def demo(cycles: int, output_dir: Path) -> None:
+    """A self-contained tour: local Mastodon server, realistic posts, the real daemon code, what it stored."""
+    from bot.demo import run_demo
+
+    run_demo(output_dir, cycles=cycles, console=Console())
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Apply every pending migration (the daemon also does this on start)."""
+    from storage.db import Database
+
+    Database(ctx.config.storage.url).close()
+    click.echo("database is up to date")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    cli.main(args=list(argv) if argv is not None else None, prog_name="merkwacht")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.getLogger(__name__).debug("run as a module")
+    main()

@@ -1,0 +1,137 @@
+"""The poll loop: read a timeline from its cursor until caught up, storing each page with its cursor atomically.
+
+A crash between two pages loses nothing and duplicates nothing: a page's posts and the cursor that covers
+them commit together, and a restart resumes from the last committed cursor (posts are unique by `uri`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncio
+
+from bot.pipeline import Pipeline
+from bot.sources.base import Page, SourceError, Timeline
+from storage.cursors import Cursor, load_cursor, save_cursor
+from storage.db import Database
+from storage.health import record_failure, record_success
+from storage.posts import store_posts
+
+log = logging.getLogger(__name__)
+
+MAX_PAGES_PER_POLL = 250
+"""A bound on one poll's requests (10,000 posts); the next poll goes on from the cursor, so nothing is skipped."""
+
+Progress = Callable[[int, int], None]
+"""Called after each stored page with (posts stored so far, pages read so far)."""
+
+
+@dataclass(slots=True)
+class PollResult:
+    """What one poll of one timeline did."""
+
+    source: str
+    origin: str
+    scope: str
+    new: int = 0
+    duplicate: int = 0
+    updated: int = 0
+    skipped: int = 0
+    pages: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the poll finished without an error."""
+        return self.error is None
+
+
+class Ingestor:
+    """Polls timelines into the database through the pipeline."""
+
+    def __init__(self, db: Database, pipeline: Pipeline, *, max_pages: int = MAX_PAGES_PER_POLL) -> None:
+        self.db = db
+        self.pipeline = pipeline
+        self.max_pages = max_pages
+
+    async def poll(self, timeline: Timeline, *, backfill: timedelta, progress: Progress | None = None) -> PollResult:
+        """Read `timeline` forward from its cursor (or back over `backfill` the first time) and store what is new."""
+        result = PollResult(timeline.source, timeline.origin, timeline.scope)
+        try:
+            await self._poll(timeline, backfill, result, progress)
+        except SourceError as exc:
+            result.error, result.error_kind, result.retry_after = str(exc), exc.kind, exc.retry_after
+        except Exception as exc:
+            # A bug or a database failure must not kill the scheduler; it is logged with its traceback and counted.
+            log.exception("polling %s/%s failed", timeline.origin, timeline.scope)
+            result.error, result.error_kind = f"internal error: {exc!r}", "internal"
+        await asyncio.to_thread(self._record_health, result)
+        return result
+
+    async def _poll(self, timeline: Timeline, backfill: timedelta, result: PollResult, progress: Progress | None) -> None:
+        cursor = await asyncio.to_thread(self._load, timeline)
+        cutoff = datetime.now(UTC) - backfill
+        if cursor.newest_id is None:
+            page = await timeline.older(None)
+            result.pages += 1
+            done = _reaches(page, cutoff)
+            cursor = Cursor(newest_id=page.newest_id, backfill_before=page.oldest_id, backfill_done=done)
+            await self._store(timeline, page, cursor, result, cutoff, progress)
+        while not cursor.backfill_done and result.pages < self.max_pages:
+            page = await timeline.older(cursor.backfill_before)
+            result.pages += 1
+            done = _reaches(page, cutoff)
+            cursor = Cursor(cursor.newest_id, page.oldest_id or cursor.backfill_before, done)
+            await self._store(timeline, page, cursor, result, cutoff, progress)
+        while cursor.newest_id is not None and result.pages < self.max_pages:
+            page = await timeline.newer(cursor.newest_id)
+            result.pages += 1
+            if page.raw_count == 0:
+                break
+            cursor = Cursor(page.newest_id, cursor.backfill_before, cursor.backfill_done)
+            await self._store(timeline, page, cursor, result, None, progress)
+
+    def _load(self, timeline: Timeline) -> Cursor:
+        with self.db.transaction() as session:
+            return load_cursor(session, timeline.source, timeline.origin, timeline.scope)
+
+    async def _store(
+        self,
+        timeline: Timeline,
+        page: Page,
+        cursor: Cursor,
+        result: PollResult,
+        cutoff: datetime | None,
+        progress: Progress | None,
+    ) -> None:
+        def work() -> None:
+            posts = page.posts if cutoff is None else [p for p in page.posts if p.created_at >= cutoff]
+            processed = self.pipeline.process(posts)
+            with self.db.transaction() as session:
+                stored = store_posts(session, processed.posts)
+                save_cursor(session, timeline.source, timeline.origin, timeline.scope, cursor)
+            result.new += stored.new
+            result.duplicate += stored.duplicate
+            result.updated += stored.updated
+            result.skipped += processed.skipped
+
+        await asyncio.to_thread(work)
+        if progress is not None:
+            progress(result.new + result.duplicate, result.pages)
+
+    def _record_health(self, result: PollResult) -> None:
+        with self.db.transaction() as session:
+            if result.ok:
+                record_success(session, result.source, result.origin, result.scope, new=result.new, skipped=result.skipped)
+            else:
+                record_failure(session, result.source, result.origin, result.scope, result.error or "")
+
+
+def _reaches(page: Page, cutoff: datetime) -> bool:
+    # The backfill is over when the server has nothing older, or this page already reaches past the window.
+    return page.raw_count == 0 or (page.oldest_created_at is not None and page.oldest_created_at < cutoff)

@@ -1,0 +1,122 @@
+"""Hashtag timelines of Mastodon-API servers (Mastodon, GoToSocial, Takahē, ...) through Mastodon.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonReadTimeout,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from bot.sources.base import Page, SourceError
+from bot.sources.mastodon_status import status_to_post
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 40
+"""Mastodon's maximum `limit` for timelines."""
+USER_AGENT = "Merkwacht/0.1 (+https://github.com/merkwacht/merkwacht)"
+
+
+def make_client(url: str, token: str | None, timeout: float) -> Mastodon:
+    """A Mastodon.py client that works with any Mastodon-API server and raises on rate limits instead of sleeping."""
+    return Mastodon(
+        api_base_url=url,
+        access_token=token,
+        # Takahē answers 404 to /api/v1/instance/, and ids/features differ per server: check nothing up front.
+        version_check_mode="none",
+        # "wait" and "pace" sleep inside the call and are not thread-safe; backoff is the scheduler's job.
+        ratelimit_method="throw",
+        request_timeout=timeout,
+        user_agent=USER_AGENT,
+    )
+
+
+def _classify(exc: Exception) -> SourceError:
+    if isinstance(exc, MastodonRatelimitError):
+        return SourceError("rate_limited", f"rate limited: {exc}")
+    if isinstance(exc, MastodonReadTimeout):
+        return SourceError("timeout", f"timed out: {exc}")
+    if isinstance(exc, MastodonNetworkError):
+        return SourceError("network", f"network error: {exc}")
+    if isinstance(exc, MastodonUnauthorizedError):
+        return SourceError("unauthorized", f"the instance refused the token (401): {exc}")
+    if isinstance(exc, MastodonServerError):
+        return SourceError("server", f"server error: {exc}")
+    if isinstance(exc, MastodonAPIError):
+        status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        if status == 403:
+            return SourceError("forbidden", f"forbidden (403): {exc}")
+        if status == 429:
+            return SourceError("rate_limited", f"rate limited: {exc}")
+        return SourceError("server", f"API error: {exc}")
+    return SourceError("malformed", f"unreadable answer: {exc!r}")
+
+
+class MastodonHashtagTimeline:
+    """One hashtag on one instance, read newest-first in pages of 40, as a `Timeline`."""
+
+    source = "mastodon"
+
+    def __init__(self, client: Mastodon, instance_url: str, tag: str) -> None:
+        self._client = client
+        self.origin = instance_url
+        self.scope = tag
+        self.requests = 0
+        """Requests sent so far, for tests and metrics."""
+
+    def __repr__(self) -> str:
+        return f"<MastodonHashtagTimeline #{self.scope} on {self.origin}>"
+
+    async def newer(self, after_id: str) -> Page:
+        """The posts right after `after_id` (Mastodon's `min_id`)."""
+        return await asyncio.to_thread(self._fetch, {"min_id": after_id})
+
+    async def older(self, before_id: str | None) -> Page:
+        """The posts right before `before_id` (`max_id`), or the newest ones."""
+        return await asyncio.to_thread(self._fetch, {"max_id": before_id} if before_id else {})
+
+    def _fetch(self, params: Mapping[str, str]) -> Page:
+        self.requests += 1
+        try:
+            statuses = self._client.timeline_hashtag(self.scope, limit=PAGE_SIZE, **params)
+        except MastodonNotFoundError:
+            # GoToSocial answers 404 for a tag nobody used yet: that is an empty timeline, not a failure.
+            return Page()
+        except Exception as exc:
+            raise _classify(exc) from exc
+        if not isinstance(statuses, list):
+            raise SourceError("malformed", f"expected a list of statuses, got {type(statuses).__name__}")
+        return page_from_statuses(statuses, self.origin)
+
+
+def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str) -> Page:
+    """Normalise a timeline answer; statuses that cannot be read are logged and left out, never fatal."""
+    posts = []
+    for status in statuses:
+        try:
+            posts.append(status_to_post(status, instance_url))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("skipping an unreadable status %r from %s: %s", status.get("id"), instance_url, exc)
+    oldest = posts[-1].created_at if posts else None
+    return Page(
+        posts=posts,
+        newest_id=str(statuses[0]["id"]) if statuses else None,
+        oldest_id=str(statuses[-1]["id"]) if statuses else None,
+        oldest_created_at=oldest,
+        raw_count=len(statuses),
+    )
+
+
+ClientFactory = Callable[[str, "str | None", float], Mastodon]
+"""Builds a client from (url, token, timeout); tests swap it to count requests."""

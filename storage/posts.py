@@ -1,0 +1,176 @@
+"""Storing analysed posts: one row per `uri`, however often and wherever it is seen, in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.model import AnalysedPost, Post
+from storage.models import MentionRow, PostRow, PostSourceRow, PostTagRow
+
+_CHUNK = 500
+"""Rows per `IN (...)` look-up: well under SQLite's 32766 bound parameters and PostgreSQL's 65535."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What storing a batch did."""
+
+    new: int = 0
+    duplicate: int = 0
+    updated: int = 0
+    """Duplicates whose text changed (an edit) and were rewritten."""
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _insert(session: Session, table: Table) -> Any:
+    # ON CONFLICT DO NOTHING exists on both supported dialects; it makes concurrent writers safe.
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def _post_values(post: Post, item: AnalysedPost, now: datetime) -> dict[str, Any]:
+    analysis = item.analysis
+    return {
+        "uri": post.uri,
+        "source": post.source,
+        "origin": post.origin,
+        "url": post.url,
+        "author_handle": post.author.handle,
+        "author_name": post.author.display_name,
+        "author_url": post.author.url,
+        "author_followers": post.author.followers,
+        "created_at": post.created_at,
+        "edited_at": post.edited_at,
+        "first_seen_at": now,
+        "updated_at": now,
+        "text": post.text,
+        "language": analysis.language if analysis and analysis.language else post.language,
+        "replies": post.engagement.replies,
+        "boosts": post.engagement.boosts,
+        "favourites": post.engagement.favourites,
+        "sensitive": post.sensitive,
+        "spoiler_text": post.spoiler_text,
+        "in_reply_to": post.in_reply_to,
+        "sentiment": analysis.sentiment if analysis else None,
+        "sentiment_score": analysis.sentiment_score if analysis else None,
+        "cx": analysis.cx if analysis else None,
+        "topics": list(analysis.topics) if analysis else None,
+    }
+
+
+def _children(post_id: int, item: AnalysedPost) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    created = item.post.created_at
+    tags = [{"post_id": post_id, "tag": t, "created_at": created} for t in dict.fromkeys(item.post.tags)]
+    mentions = [
+        {"post_id": post_id, "brand": m.brand, "kind": m.kind, "matched": m.matched, "created_at": created}
+        for m in dict.fromkeys(item.matches)
+    ]
+    return tags, mentions
+
+
+def _newer(incoming: datetime | None, stored: datetime | None) -> bool:
+    return incoming is not None and (stored is None or incoming > stored)
+
+
+def _latest_per_uri(items: Iterable[AnalysedPost]) -> dict[str, AnalysedPost]:
+    latest: dict[str, AnalysedPost] = {}
+    for item in items:
+        seen = latest.get(item.post.uri)
+        if seen is None or _newer(item.post.edited_at, seen.post.edited_at):
+            latest[item.post.uri] = item
+    return latest
+
+
+def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime | None = None) -> StoreResult:
+    """Insert new posts with their tags, mentions and source ids; refresh known ones. Runs in the caller's transaction.
+
+    A known post keeps its row: its engagement becomes the highest any instance reported, and a newer edit
+    replaces its text, tags, mentions and analysis.
+    """
+    if not items:
+        return StoreResult()
+    now = now or datetime.now(UTC)
+    latest = _latest_per_uri(items)
+    posts = PostRow.__table__
+    existing: dict[str, Any] = {}
+    for chunk in _chunks(list(latest)):
+        rows = session.execute(
+            select(
+                posts.c.id, posts.c.uri, posts.c.edited_at, posts.c.replies, posts.c.boosts, posts.c.favourites
+            ).where(posts.c.uri.in_(chunk))
+        )
+        existing.update({row.uri: row for row in rows})
+
+    fresh = [item for uri, item in latest.items() if uri not in existing]
+    ids: dict[str, int] = {row.uri: row.id for row in existing.values()}
+    inserted: set[str] = set()
+    if fresh:
+        statement = (
+            _insert(session, posts).on_conflict_do_nothing(index_elements=["uri"]).returning(posts.c.id, posts.c.uri)
+        )
+        for row in session.execute(statement, [_post_values(i.post, i, now) for i in fresh]):
+            ids[row.uri] = row.id
+            inserted.add(row.uri)
+        raced = [i.post.uri for i in fresh if i.post.uri not in inserted]
+        if raced:  # another writer stored them between our look-up and insert
+            for uri, post_id in session.execute(select(posts.c.uri, posts.c.id).where(posts.c.uri.in_(raced))):
+                ids[uri] = post_id
+
+    tag_rows: list[dict[str, Any]] = []
+    mention_rows: list[dict[str, Any]] = []
+    for item in fresh:
+        if item.post.uri in inserted:
+            tags, mentions = _children(ids[item.post.uri], item)
+            tag_rows += tags
+            mention_rows += mentions
+
+    updated = 0
+    for uri, row in existing.items():
+        item = latest[uri]
+        post = item.post
+        changes: dict[str, Any] = {}
+        for field in ("replies", "boosts", "favourites"):
+            value = getattr(post.engagement, field)
+            if value > getattr(row, field):
+                changes[field] = value
+        if _newer(post.edited_at, row.edited_at):
+            values = _post_values(post, item, now)
+            for key in ("uri", "source", "origin", "first_seen_at", "replies", "boosts", "favourites"):
+                values.pop(key)
+            changes.update(values)
+            session.execute(delete(PostTagRow).where(PostTagRow.post_id == row.id))
+            session.execute(delete(MentionRow).where(MentionRow.post_id == row.id))
+            tags, mentions = _children(row.id, item)
+            tag_rows += tags
+            mention_rows += mentions
+            updated += 1
+        if changes:
+            changes["updated_at"] = now
+            session.execute(update(posts).where(posts.c.id == row.id).values(**changes))
+
+    if tag_rows:
+        session.execute(_insert(session, PostTagRow.__table__).on_conflict_do_nothing(), tag_rows)
+    if mention_rows:
+        session.execute(_insert(session, MentionRow.__table__).on_conflict_do_nothing(), mention_rows)
+    source_rows = [
+        {"post_id": ids[i.post.uri], "origin": i.post.origin, "remote_id": i.post.remote_id, "seen_at": now}
+        for i in items
+        if i.post.uri in ids
+    ]
+    session.execute(
+        _insert(session, PostSourceRow.__table__).on_conflict_do_nothing(index_elements=["origin", "remote_id"]),
+        source_rows,
+    )
+    return StoreResult(new=len(inserted), duplicate=len(items) - len(inserted), updated=updated)
