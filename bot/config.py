@@ -242,6 +242,8 @@ class DiscordConfig(Secret):
     """How far back the first poll of a channel reads."""
     digest_retries: int = Field(default=4, ge=0, le=10)
     """How often a failed digest send is retried (with backoff) before it waits for the next run."""
+    guild_ids: list[int] = Field(default_factory=list)
+    """Servers the slash commands (`/watch`, `/digest`, `/status`) are synced to; none means no slash commands."""
 
     @field_validator("watch_channels")
     @classmethod
@@ -249,6 +251,14 @@ class DiscordConfig(Secret):
         bad = [v for v in value if v <= 0]
         if bad:
             raise ValueError(f"{bad[0]!r} is not a channel id (right-click the channel, Copy Channel ID)")
+        return list(dict.fromkeys(value))
+
+    @field_validator("guild_ids")
+    @classmethod
+    def _guild_snowflakes(cls, value: list[int]) -> list[int]:
+        bad = [v for v in value if v <= 0]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a server id (right-click the server icon, Copy Server ID)")
         return list(dict.fromkeys(value))
 
 

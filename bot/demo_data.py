@@ -82,7 +82,7 @@ POSTS = (
     # Before the first poll: the backfill finds these.
     DemoPost("sanne", "Al 3 weken wacht ik op mijn bestelling bij #AcmeCoffee. Klantenservice reageert niet. Echt slecht 😡",
              "nl", favourites=("joost", "lotte"), boosts=("joost",)),
-    DemoPost("maria", "Just tried the new Acme Coffee espresso blend and wow, best coffee I've had this year! ☕😍 #coffee",
+    DemoPost("maria", "Just tried the new Acme Coffee espresso blend and wow, best coffee I've had this year! ☕😍 #coffee #acmecoffee",
              "en", favourites=("tom", "joost", "sanne")),
     DemoPost("joost", "Weet iemand of Acme ook bonen zonder plastic verpakking verkoopt? #koffie #duurzaam", "nl"),
     DemoPost("tom", "My Acme grinder broke after two weeks. Asked for a refund five days ago, still nothing. #acme", "en",

@@ -44,6 +44,10 @@ class PollResult:
     error: str | None = None
     error_kind: str | None = None
     retry_after: float | None = None
+    consecutive_errors: int = 0
+    """Failures in a row of this timeline, this one included (0 after a success)."""
+    recovered_after: float | None = None
+    """Seconds the timeline had been failing, when this poll ended an outage."""
 
     @property
     def ok(self) -> bool:
@@ -54,16 +58,23 @@ class PollResult:
 class Ingestor:
     """Polls timelines into the database through the pipeline."""
 
-    def __init__(self, db: Database, pipeline: Pipeline, *, max_pages: int = MAX_PAGES_PER_POLL) -> None:
+    def __init__(
+        self, db: Database, pipeline: Pipeline, *, max_pages: int = MAX_PAGES_PER_POLL, deadline: float | None = None
+    ) -> None:
         self.db = db
         self.pipeline = pipeline
         self.max_pages = max_pages
+        self.deadline = deadline
+        """Seconds one whole poll may take; a hung or trickling server then fails the poll, not the scheduler."""
 
     async def poll(self, timeline: Timeline, *, backfill: timedelta, progress: Progress | None = None) -> PollResult:
         """Read `timeline` forward from its cursor (or back over `backfill` the first time) and store what is new."""
         result = PollResult(timeline.source, timeline.origin, timeline.scope)
         try:
-            await self._poll(timeline, backfill, result, progress)
+            await asyncio.wait_for(self._poll(timeline, backfill, result, progress), self.deadline)
+        except TimeoutError:
+            # Pages stored before the deadline stay stored with their cursor; the next poll goes on from there.
+            result.error, result.error_kind = f"the poll took longer than {self.deadline:g}s", "timeout"
         except SourceError as exc:
             result.error, result.error_kind, result.retry_after = str(exc), exc.kind, exc.retry_after
         except Exception as exc:
@@ -120,16 +131,30 @@ class Ingestor:
             result.updated += stored.updated
             result.skipped += processed.skipped
 
-        await asyncio.to_thread(work)
+        # Shielded: a deadline or shutdown that cancels the poll waits for this page's transaction to finish, so the
+        # page and its cursor are stored together or not at all, and no thread writes after the poll has ended.
+        stored = asyncio.ensure_future(asyncio.to_thread(work))
+        try:
+            await asyncio.shield(stored)
+        except asyncio.CancelledError:
+            await asyncio.wait([stored])
+            raise
         if progress is not None:
             progress(result.new + result.duplicate, result.pages)
 
     def _record_health(self, result: PollResult) -> None:
+        if result.error_kind == "deferred":
+            # Our own request budget held the poll back: the source is fine, so its health is left as it was.
+            return
         with self.db.transaction() as session:
             if result.ok:
-                record_success(session, result.source, result.origin, result.scope, new=result.new, skipped=result.skipped)
+                result.recovered_after = record_success(
+                    session, result.source, result.origin, result.scope, new=result.new, skipped=result.skipped
+                )
             else:
-                record_failure(session, result.source, result.origin, result.scope, result.error or "")
+                result.consecutive_errors = record_failure(
+                    session, result.source, result.origin, result.scope, result.error or "", kind=result.error_kind
+                )
 
 
 def _reaches(page: Page, cutoff: datetime) -> bool:

@@ -33,5 +33,5 @@ def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "urllib3", "httpx", "uvicorn", "discord", "asyncio"):
+    for noisy in ("alembic", "apscheduler", "urllib3", "httpx", "uvicorn", "discord", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

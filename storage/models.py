@@ -179,3 +179,67 @@ class DigestRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class WatchRow(Base):
+    """One watch changed at run time (CLI or Discord): added, or removed (a tombstone that can hide a config entry).
+
+    The config file seeds the watch list; these rows are layered on top of it by `bot.watchlist`.
+    """
+
+    __tablename__ = "watches"
+    __table_args__ = (UniqueConstraint("kind", "key", "instance"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """`hashtag`, `brand` or `channel`."""
+    key: Mapped[str] = mapped_column(String(255))
+    """The normalised hashtag, the case-folded brand name, or the channel id."""
+    instance: Mapped[str] = mapped_column(String(255), default="")
+    """For hashtags: the one instance URL it is polled on, or "" for every instance."""
+    brand: Mapped[str | None] = mapped_column(String(255))
+    """For hashtags: the brand it counts for."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """For brands: the brand definition, validated like a `[[brands]]` table."""
+    state: Mapped[str] = mapped_column(String(16))
+    """`active` or `removed`."""
+    config_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    """On a removal of a config entry: what that entry looked like; the tombstone lapses once the config differs."""
+    changed_by: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[datetime]
+
+
+class WatchChangeRow(Base):
+    """The append-only audit log of watch changes; its highest id doubles as the watch list's change counter."""
+
+    __tablename__ = "watch_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(255))
+    instance: Mapped[str] = mapped_column(String(255), default="")
+    action: Mapped[str] = mapped_column(String(16))
+    """`add`, `remove` or `lapse` (a run-time removal that ended because the config changed)."""
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changed_by: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SourceOutageRow(Base):
+    """One ended outage of a timeline: from its first failed poll to the poll that worked again.
+
+    The digest reads these to say which sources were down and for how long, so a dip in the numbers is explained;
+    an outage still going on is `SourceHealthRow.failing_since`.
+    """
+
+    __tablename__ = "source_outages"
+    __table_args__ = (Index("ix_source_outages_ended_at", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

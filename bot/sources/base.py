@@ -19,7 +19,8 @@ class SourceError(Exception):
     def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
-        """One of: network, timeout, rate_limited, unauthorized, forbidden, not_found, server, malformed."""
+        """One of: network, timeout, rate_limited, deferred (our own request budget is spent), unauthorized,
+        forbidden, not_found, server, malformed."""
         self.retry_after = retry_after
         """Seconds the server asked us to wait, when it said."""
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import requests
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
@@ -19,6 +20,7 @@ from mastodon.errors import (
 )
 
 from bot.sources.base import Page, SourceError
+from bot.sources.ratelimit import RequestBudget
 from bot.sources.mastodon_status import status_to_post
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ def make_client(url: str, token: str | None, timeout: float) -> Mastodon:
 def _classify(exc: Exception) -> SourceError:
     if isinstance(exc, MastodonRatelimitError):
         return SourceError("rate_limited", f"rate limited: {exc}")
-    if isinstance(exc, MastodonReadTimeout):
+    if isinstance(exc, MastodonReadTimeout) or isinstance(exc.__context__, requests.Timeout):
+        # Mastodon.py wraps requests' Timeout in a plain MastodonNetworkError; the cause tells them apart.
         return SourceError("timeout", f"timed out: {exc}")
     if isinstance(exc, MastodonNetworkError):
         return SourceError("network", f"network error: {exc}")
@@ -55,6 +58,9 @@ def _classify(exc: Exception) -> SourceError:
         return SourceError("server", f"server error: {exc}")
     if isinstance(exc, MastodonAPIError):
         status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        if status is None and "Could not parse response as JSON" in str(exc.args[0] if exc.args else ""):
+            # A 200 with a truncated body or an HTML page from a proxy: the server is up but unreadable.
+            return SourceError("malformed", f"the answer was not JSON: {str(exc)[:300]}")
         if status == 403:
             return SourceError("forbidden", f"forbidden (403): {exc}")
         if status == 429:
@@ -68,12 +74,14 @@ class MastodonHashtagTimeline:
 
     source = "mastodon"
 
-    def __init__(self, client: Mastodon, instance_url: str, tag: str) -> None:
+    def __init__(self, client: Mastodon, instance_url: str, tag: str, budget: RequestBudget | None = None) -> None:
         self._client = client
         self.origin = instance_url
         self.scope = tag
         self.requests = 0
         """Requests sent so far, for tests and metrics."""
+        self.budget = budget
+        """The instance's request budget, shared with its other hashtags; None spends without counting."""
 
     def __repr__(self) -> str:
         return f"<MastodonHashtagTimeline #{self.scope} on {self.origin}>"
@@ -87,6 +95,12 @@ class MastodonHashtagTimeline:
         return await asyncio.to_thread(self._fetch, {"max_id": before_id} if before_id else {})
 
     def _fetch(self, params: Mapping[str, str]) -> Page:
+        if self.budget is not None:
+            wait = self.budget.take()
+            if wait:
+                # Not sent at all: the instance's allowance is spent until its window resets. Other instances
+                # have their own budgets, so only this instance's timelines wait.
+                raise SourceError("deferred", f"request budget of {self.origin} spent", retry_after=wait)
         self.requests += 1
         try:
             statuses = self._client.timeline_hashtag(self.scope, limit=PAGE_SIZE, **params)
@@ -94,10 +108,17 @@ class MastodonHashtagTimeline:
             # GoToSocial answers 404 for a tag nobody used yet: that is an empty timeline, not a failure.
             return Page()
         except Exception as exc:
-            raise _classify(exc) from exc
+            error = _classify(exc)
+            if error.kind == "rate_limited" and self.budget is not None:
+                # The budget saw the 429's headers (Retry-After, X-RateLimit-Reset) through the response hook.
+                error.retry_after = self.budget.wait() or None
+            raise error from exc
         if not isinstance(statuses, list):
             raise SourceError("malformed", f"expected a list of statuses, got {type(statuses).__name__}")
-        return page_from_statuses(statuses, self.origin)
+        try:
+            return page_from_statuses(statuses, self.origin)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SourceError("malformed", f"the timeline answer has an unexpected shape: {exc!r}") from exc
 
 
 def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str) -> Page:
@@ -107,7 +128,8 @@ def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str)
         try:
             posts.append(status_to_post(status, instance_url))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("skipping an unreadable status %r from %s: %s", status.get("id"), instance_url, exc)
+            status_id = status.get("id") if isinstance(status, Mapping) else None
+            log.warning("skipping an unreadable status %r from %s: %s", status_id, instance_url, exc)
     oldest = posts[-1].created_at if posts else None
     return Page(
         posts=posts,

@@ -1,0 +1,114 @@
+"""Turning raw post text into tokens and sentences that the lexicon stages can look up cheaply."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_CHARS = 4000
+"""Only this much of a post is analysed: longer texts are pasted logs or spam, and the cost must stay bounded."""
+
+TokenKind = Literal["word", "emoji", "emoticon", "punct", "break"]
+"""What a token is: a word (hashtags included), an emoji, an ASCII emoticon, punctuation or a sentence break."""
+
+# Invisible or direction-changing characters carry no meaning for us but split words ("sl\u200becht") or, as bidi
+# overrides, are used to disguise text; lone surrogates cannot even be encoded.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f\ud800-\udfff]")
+_COMBINING_RUN = re.compile(r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
+
+_EMOTICON = (
+    r"(?:<3+|</3|[:;=8][-'^o]?[)(\]\[dDpP/\\|*3@oO$]+(?![\w])|[)(][-'^]?[:;=](?![\w])|:'-?\(|\^_?\^|[xX]D+\b|-_-|o_O|O_o)"
+)
+_TOKEN = re.compile(
+    r"(?P<url>(?:https?://|www\.)\S+)"
+    r"|(?P<mention>@[\w.-]+(?:@[\w.-]+)?)"
+    r"|(?P<emoticon>" + _EMOTICON + r")"
+    r"|#(?P<tag>\w+)"
+    r"|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*'?)"
+    r"|(?P<num>\d+(?:[.,:]\d+)*)"
+    r"|(?P<bang>[!?¡¿]+)"
+    r"|(?P<stop>[.…;]+|\n)"
+    r"|(?P<emoji>[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u3297\u3299\u00a9\u00ae])"
+)
+_REPEAT3 = re.compile(r"(.)\1{2,}")
+_REPEAT2 = re.compile(r"(.)\1+")
+
+
+@dataclass(slots=True)
+class Token:
+    """One unit of a post: its lower-cased form plus the emphasis a writer put on it."""
+
+    norm: str
+    """Casefolded text; for hashtags the tag without `#`; for emoji the single code point."""
+    kind: TokenKind
+    caps: bool = False
+    """Written in capitals (`NOOIT`), which shouts."""
+    elongated: bool = False
+    """Written with a letter repeated three or more times (`suuuper`), which stresses."""
+    hashtag: bool = False
+
+
+def clean(text: str) -> str:
+    """Bounded, NFC-normalised text with invisible characters, bidi overrides, lone surrogates and zalgo removed."""
+    if not isinstance(text, str):
+        return ""
+    text = _INVISIBLE.sub("", text[: MAX_CHARS * 2])
+    text = unicodedata.normalize("NFC", text)
+    # After NFC, accents of Latin letters are precomposed; what is still combining is decoration (zalgo).
+    text = _COMBINING_RUN.sub("", text)
+    return _SKIN_TONE.sub("", text)[:MAX_CHARS]
+
+
+def squeeze(word: str) -> list[str]:
+    """Spellings to try for an elongated word: `suuuuper` -> [`suuper`, `super`]; [] when nothing repeats thrice."""
+    if not _REPEAT3.search(word):
+        return []
+    two = _REPEAT3.sub(r"\1\1", word)
+    one = _REPEAT2.sub(r"\1", two)
+    return [two, one] if one != two else [two]
+
+
+def tokenise(text: str) -> list[Token]:
+    """Tokens of already cleaned text; URLs and @-mentions are dropped, hashtags become words."""
+    tokens: list[Token] = []
+    for match in _TOKEN.finditer(text):
+        group = match.lastgroup
+        raw = match.group()
+        if group == "word" or group == "tag":
+            body = match.group("tag") if group == "tag" else raw
+            if body.isdigit():
+                continue
+            caps = len(body) > 1 and body.isupper()
+            norm = body.replace("’", "'").casefold()
+            tokens.append(Token(norm, "word", caps, bool(_REPEAT3.search(norm)), group == "tag"))
+        elif group == "emoticon":
+            tokens.append(Token(raw if raw[0] == "<" else raw.replace("-", ""), "emoticon"))
+        elif group == "bang":
+            tokens.append(Token(raw, "punct"))
+        elif group == "stop":
+            tokens.append(Token(".", "break"))
+        elif group == "emoji":
+            tokens.append(Token(raw, "emoji"))
+    return tokens
+
+
+def sentences(tokens: list[Token]) -> list[list[Token]]:
+    """Tokens split into sentences at full stops, line breaks and runs of `!`/`?` (which stay with their sentence)."""
+    out: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        if token.kind == "break":
+            if current:
+                out.append(current)
+                current = []
+            continue
+        current.append(token)
+        if token.kind == "punct" and token.norm[-1] in "!?":
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out

@@ -1,0 +1,227 @@
+"""A `Digest` to Discord message payloads: the JSON bodies POSTed to `/channels/{id}/messages`, within every limit.
+
+Post text, author names, hashtags and brand names are untrusted: newlines are folded, Markdown is escaped and
+`@` cannot form a mention; `allowed_mentions` is empty on every message besides. Links appear as plain URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.digest import chunk
+from bot.digest.model import BrandDigest, Digest, PostSummary
+
+NO_MENTIONS: dict[str, Any] = {"parse": []}
+"""`allowed_mentions` that let nothing ping: no users, roles, @everyone or @here."""
+
+EXCERPT = 180
+"""Characters of a post's text shown in the digest, before escaping."""
+
+_MARKDOWN = re.compile(r"([\\*_~`|<>\[\]()#:\-@!])")
+_WHITESPACE = re.compile(r"\s+")
+_MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+_SAFE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9._~!$&'+,;=:@%/?#\-]*)?")
+_COLOURS = {"overview": 0x5865F2, "brand": 0x2B8A3E, "quiet": 0x868E96}
+
+
+def escape(text: str) -> str:
+    """Untrusted text made inert on one line: whitespace folded, Markdown escaped, no mention can form."""
+    flat = _WHITESPACE.sub(" ", text).strip()
+    escaped = _MARKDOWN.sub(r"\\\1", flat)
+    # Belt and braces with `allowed_mentions`: a zero-width space keeps @everyone from even looking like one.
+    return _MASS_MENTION.sub("@\u200b\\1", escaped)
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """The start of untrusted `text`, cut at a word with an ellipsis, then escaped."""
+    return escape(chunk.shorten(_WHITESPACE.sub(" ", text).strip(), limit))
+
+
+def plain_url(url: str) -> str | None:
+    """`url` if it is a plain http(s) URL Discord will show as itself, else None (never a masked link)."""
+    return url if len(url) <= 512 and _SAFE_URL.fullmatch(url) else None
+
+
+def _signed(delta: float, fmt: str = "{:+.0f}") -> str:
+    return ("▲ " if delta > 0 else "▼ " if delta < 0 else "= ") + fmt.format(delta)
+
+
+def trend(brand: BrandDigest) -> str:
+    """`12 mentions · ▲ +4 vs the day before (8) · ▲ +50% vs the 7-day average (8.0)`."""
+    parts = [f"**{brand.mentions} mention{'s' if brand.mentions != 1 else ''}**"]
+    parts.append(f"{_signed(brand.mentions - brand.previous_day)} vs the day before ({brand.previous_day})")
+    if brand.average_7d > 0:
+        pct = (brand.mentions - brand.average_7d) / brand.average_7d * 100
+        parts.append(f"{_signed(pct, '{:+.0f}%')} vs the 7-day average ({brand.average_7d:.1f})")
+    else:
+        parts.append("no mentions in the 7 days before")
+    return " · ".join(parts)
+
+
+def sentiment_line(brand: BrandDigest) -> str:
+    """`Sentiment: 5 positive · 4 neutral · 2 negative` (and unlabelled posts when there are any)."""
+    s = brand.sentiment
+    line = f"Sentiment: {s.get('positive', 0)} positive · {s.get('neutral', 0)} neutral · {s.get('negative', 0)} negative"
+    if s.get("unknown"):
+        line += f" · {s['unknown']} not analysed"
+    return line
+
+
+def _where(post: PostSummary) -> str:
+    if post.source == "discord":
+        return "Discord"
+    host = re.sub(r"^https?://", "", post.origin).split("/")[0]
+    return escape(host)
+
+
+def post_lines(post: PostSummary, *, zone_label: str, kind: str | None = None, score: bool = False) -> list[str]:
+    """A post as two lines: what and who with an excerpt, then its link as a plain URL."""
+    when = post.created_at.astimezone(ZoneInfo(zone_label)).strftime("%H:%M")
+    who = escape(chunk.shorten(post.author, 64)) or "someone"
+    label = f"{kind} · " if kind else ""
+    body = f"CW: {excerpt(post.spoiler_text, 80)}" if post.spoiler_text else excerpt(post.text)
+    line = f"• {when} · {label}**{who}** ({_where(post)}): {body or '(no text)'}"
+    if score:
+        line += f" — {post.engagement} reactions ({post.boosts} boosts, {post.favourites} favourites, "
+        line += f"{post.replies} replies) for {post.followers} followers"
+    url = plain_url(post.url) or plain_url(post.uri)
+    return [line, f"  {url}"] if url else [line]
+
+
+def brand_lines(brand: BrandDigest, zone: str) -> list[str]:
+    """Everything about one brand, as lines that can be split between any two of them."""
+    lines = [trend(brand), sentiment_line(brand)]
+    if brand.mentions == 0:
+        return lines
+    lines += ["", f"**Needs an answer ({brand.needs_answer_total})**"]
+    if not brand.needs_answer:
+        lines.append("Nothing: no complaints or questions.")
+    for post in brand.needs_answer:
+        lines += post_lines(post, zone_label=zone, kind=post.cx)
+    if brand.needs_answer_total > len(brand.needs_answer):
+        lines.append(f"… and {brand.needs_answer_total - len(brand.needs_answer)} more (see `merkwacht export`).")
+    lines += ["", "**Top posts by engagement** (reactions per follower)"]
+    if not brand.top_posts:
+        lines.append("No reactions yet.")
+    for post in brand.top_posts:
+        lines += post_lines(post, zone_label=zone, score=True)
+    return lines
+
+
+def _ranking(items: Sequence[tuple[str, int]], prefix: str = "") -> str:
+    text = "\n".join(f"{i}. {prefix}{escape(name)} — {n}" for i, (name, n) in enumerate(items, 1))
+    return chunk.shorten(text, chunk.FIELD_VALUE) if text else "—"
+
+
+def _source_name(origin: str) -> str:
+    if origin.startswith("discord:"):
+        return "Discord channel " + origin.rsplit("/", 1)[-1]
+    return re.sub(r"^https?://", "", origin)
+
+
+def day_title(digest: Digest) -> str:
+    """`Monday 30 March 2026`."""
+    return f"{digest.day:%A} {digest.day.day} {digest.day:%B %Y}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The payloads of one digest, in sending order, and which of them carries the chart."""
+
+    payloads: list[dict[str, Any]]
+    chart_filename: str | None
+
+
+def chart_filename(digest: Digest) -> str:
+    """The chart attachment's file name."""
+    return f"merkwacht-{digest.day.isoformat()}.png"
+
+
+def render(digest: Digest, *, with_chart: bool = True) -> Rendered:
+    """Discord message payloads for `digest`: split at clean boundaries, every limit kept, nobody pinged."""
+    header = f"**Merkwacht daily digest · {day_title(digest)}** ({escape(digest.timezone)})"
+    filename = chart_filename(digest) if with_chart else None
+    if digest.is_empty:
+        names = ", ".join(escape(b.brand) for b in digest.brands) or "any brand"
+        content = chunk.shorten(f"{header}: a quiet day, no posts were collected and nothing mentioned {names}.",
+                                chunk.CONTENT)
+        return Rendered([_message(content, [], filename)], filename)
+
+    branded = sum(b.mentions for b in digest.brands)
+    summary = f"{digest.total_posts} posts collected, {branded} brand mentions, {digest.unbranded_posts} without a brand."
+    overview: dict[str, Any] = {
+        "title": "Overview",
+        "color": _COLOURS["overview"],
+        "fields": [
+            {"name": "Busiest hashtags", "value": _ranking(digest.hashtags, "#"), "inline": True},
+            {"name": "Busiest sources", "value": _ranking([(_source_name(o), n) for o, n in digest.sources]),
+             "inline": True},
+            {"name": "Watched hashtags without a brand", "value": _ranking(digest.unbranded_tags, "#"),
+             "inline": False},
+        ],
+    }
+    if filename:
+        overview["image"] = {"url": f"attachment://{filename}"}
+        overview["footer"] = {"text": "Chart: mentions per brand over 14 days, by sentiment"}
+    embeds = [overview]
+    for brand in digest.brands:
+        embeds += brand_embeds(brand, digest.timezone)
+
+    messages: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for embed in embeds:
+        esize = chunk.embed_size(embed)
+        if messages[-1] and (len(messages[-1]) >= chunk.EMBEDS or size + esize > chunk.EMBED_TOTAL):
+            messages.append([])
+            size = 0
+        messages[-1].append(embed)
+        size += esize
+    payloads = []
+    for i, group in enumerate(messages):
+        if i == 0:
+            content = chunk.shorten(f"{header}\n{summary}", chunk.CONTENT)
+        else:
+            content = chunk.shorten(f"Merkwacht daily digest · {day_title(digest)} ({i + 1}/{len(messages)})",
+                                    chunk.CONTENT)
+        payloads.append(_message(content, group, filename if i == 0 else None))
+    if len(messages) > 1:
+        first = payloads[0]
+        first["content"] = chunk.shorten(f"{first['content']} (1/{len(messages)})", chunk.CONTENT)
+    return Rendered(payloads, filename)
+
+
+def brand_embeds(brand: BrandDigest, zone: str) -> list[dict[str, Any]]:
+    """One embed per brand, or several titled "continued" when its posts do not fit one description."""
+    title = chunk.shorten(escape(brand.brand), chunk.TITLE - 20)
+    # Leave room for the title within the 6000-character message budget, so any one embed fits a message.
+    budget = min(chunk.DESCRIPTION, chunk.EMBED_TOTAL - chunk.TITLE)
+    colour = _COLOURS["brand"] if brand.mentions else _COLOURS["quiet"]
+    parts = chunk.pack(brand_lines(brand, zone), budget)
+    return [
+        {"title": title if i == 0 else f"{title} (continued)", "description": part, "color": colour}
+        for i, part in enumerate(parts)
+    ]
+
+
+def _message(content: str, embeds: list[dict[str, Any]], filename: str | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"content": content, "embeds": embeds, "allowed_mentions": dict(NO_MENTIONS)}
+    if filename:
+        payload["attachments"] = [{"id": 0, "filename": filename, "description": "Mentions per brand, 14 days"}]
+    return payload
+
+
+def with_nonce(payloads: Sequence[dict[str, Any]], nonce: str) -> list[dict[str, Any]]:
+    """The payloads with Discord's idempotency key: `nonce` + index, enforced, so a resend returns the original."""
+    return [{**p, "nonce": message_nonce(nonce, i), "enforce_nonce": True} for i, p in enumerate(payloads)]
+
+
+def message_nonce(nonce: str, index: int) -> str:
+    """The nonce of the `index`th message of a digest (Discord allows 25 characters)."""
+    value = f"{nonce}.{index}"
+    if len(value) > 25:
+        raise ValueError(f"nonce {value!r} is longer than Discord's 25 characters")
+    return value

@@ -1,0 +1,1 @@
+"""Where results go: the Discord channel that receives the daily digest."""

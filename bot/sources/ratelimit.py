@@ -1,0 +1,172 @@
+"""A per-instance request budget, shared by every hashtag polled on that instance.
+
+Mastodon allows 300 requests per 5 minutes per account and per IP, whatever the endpoint. With 50 watched tags on one
+instance, each poll of each tag spends from the same allowance, so the budget lives with the instance's client, not
+with a timeline. It starts from Mastodon's documented default, counts what we send, and corrects itself from each
+answer's `X-RateLimit-Limit/-Remaining/-Reset` (Reset as an ISO timestamp on Mastodon, epoch seconds elsewhere).
+
+A request that would overspend is not sent and not waited for: `take()` says how long until the window resets, and
+the caller defers that timeline's poll, so other instances (other budgets) carry on untouched.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+DEFAULT_LIMIT = 300
+"""Mastodon's default: requests per window."""
+DEFAULT_WINDOW = 300.0
+"""Mastodon's default window, in seconds."""
+
+
+def parse_reset(value: str, now: float) -> float | None:
+    """An `X-RateLimit-Reset` value as epoch seconds: ISO 8601 (Mastodon) or epoch seconds (GoToSocial, the mock).
+
+    Small numbers are taken as seconds from now, as some proxies send; anything unreadable is None.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        return number if number > 1e9 else now + max(number, 0.0)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.timestamp()
+
+
+def parse_retry_after(value: str, now: float) -> float | None:
+    """A `Retry-After` header as seconds to wait: delta-seconds or an HTTP date."""
+    text = value.strip()
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(text).timestamp() - now, 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+class RequestBudget:
+    """How many requests one instance still allows before its rate-limit window resets; thread-safe."""
+
+    def __init__(
+        self,
+        limit: int = DEFAULT_LIMIT,
+        window: float = DEFAULT_WINDOW,
+        *,
+        reserve: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.reserve = reserve
+        """Requests left unspent for what the budget does not see first (Mastodon.py's instance look-up, a retry)."""
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._remaining = limit
+        self._reset: float | None = None
+        self.deferred = 0
+        """Requests refused so far because the budget was spent (for metrics and tests)."""
+        self.throttled = 0
+        """429 answers seen (for metrics and tests)."""
+
+    def _roll(self, now: float) -> None:
+        # A window that has ended has refilled; without a known window, start one at the first request.
+        if self._reset is None:
+            self._reset = now + self.window
+        elif now >= self._reset:
+            self._remaining = self.limit
+            self._reset = now + self.window
+
+    def take(self) -> float:
+        """Spend one request: 0.0 if it may go now, else the seconds until the budget refills (nothing spent)."""
+        with self._lock:
+            now = self._clock()
+            self._roll(now)
+            assert self._reset is not None
+            if self._remaining <= self.reserve:
+                self.deferred += 1
+                return max(self._reset - now, 1.0)
+            self._remaining -= 1
+            return 0.0
+
+    def wait(self) -> float:
+        """Seconds until a request may go again (0.0 when one may go now), without spending anything."""
+        with self._lock:
+            now = self._clock()
+            self._roll(now)
+            assert self._reset is not None
+            return 0.0 if self._remaining > self.reserve else max(self._reset - now, 1.0)
+
+    @property
+    def remaining(self) -> int:
+        """Requests left in the current window, as far as we know."""
+        with self._lock:
+            return self._remaining
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Correct the budget from one answer's rate-limit headers (and a 429's Retry-After)."""
+        now = self._clock()
+        limit = _int(headers.get("X-RateLimit-Limit"))
+        remaining = _int(headers.get("X-RateLimit-Remaining"))
+        reset_header = headers.get("X-RateLimit-Reset")
+        reset = parse_reset(reset_header, now) if reset_header else None
+        retry_header = headers.get("Retry-After")
+        retry_after = parse_retry_after(retry_header, now) if retry_header else None
+        with self._lock:
+            if limit is not None and limit > 0:
+                self.limit = limit
+            if reset is not None and reset > now:
+                if self._reset is None or reset > self._reset + 1:
+                    # A new window on the server: its count is the truth, ours belonged to the old one.
+                    self._reset = reset
+                    if remaining is not None:
+                        self._remaining = remaining
+                elif remaining is not None:
+                    # Answers to concurrent requests arrive out of order: the lowest count is the latest.
+                    self._remaining = min(self._remaining, remaining)
+            elif remaining is not None:
+                self._remaining = min(self._remaining, remaining)
+            if status == 429:
+                self.throttled += 1
+                self._remaining = 0
+                until = now + retry_after if retry_after is not None else None
+                if reset is not None and reset > now:
+                    until = max(until or 0.0, reset)
+                if until is None:
+                    # A bare 429: the server did not say when, so assume a whole window rather than guess short.
+                    until = now + self.window
+                self._reset = until
+
+    def attach(self, client: Any) -> None:
+        """Watch every answer `client` (a Mastodon.py client) receives, whichever thread sent the request."""
+        session = getattr(client, "session", None)
+        hooks = getattr(session, "hooks", None)
+        if isinstance(hooks, dict):
+            hooks.setdefault("response", []).append(self._hook)
+
+    def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self.observe(int(response.status_code), response.headers)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(float(value.strip()))
+    except ValueError:
+        return None
