@@ -23,8 +23,23 @@ from bot.durations import format_duration
 from bot.logs import setup_logging
 
 CSV_COLUMNS = (
-    "uri", "url", "source", "instance", "author", "created_at", "language", "text", "tags", "brands",
-    "replies", "boosts", "favourites", "sentiment", "sentiment_score", "cx", "topics",
+    "uri",
+    "url",
+    "source",
+    "instance",
+    "author",
+    "created_at",
+    "language",
+    "text",
+    "tags",
+    "brands",
+    "replies",
+    "boosts",
+    "favourites",
+    "sentiment",
+    "sentiment_score",
+    "cx",
+    "topics",
 )
 
 
@@ -92,8 +107,13 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
     console = Console(stderr=True)
     results = []
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} posts"), TimeElapsedColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} posts"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
     ) as progress:
 
         async def poll_all() -> list[Any]:
@@ -149,8 +169,11 @@ def check(ctx: Context) -> None:
         brands.add_column(column)
     for brand in config.brands:
         brands.add_row(
-            brand.name, ", ".join(brand.terms), " ".join(f"#{t}" for t in brand.hashtags),
-            " ".join(f"@{h}" for h in brand.handles), ", ".join(brand.exclude),
+            brand.name,
+            ", ".join(brand.terms),
+            " ".join(f"#{t}" for t in brand.hashtags),
+            " ".join(f"@{h}" for h in brand.handles),
+            ", ".join(brand.exclude),
         )
     console.print(brands)
     if not config.mastodon.instances:
@@ -164,10 +187,16 @@ def _safe_url(config: Config) -> str:
 
 
 @cli.command()
-@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]), default=None,
-              help="Only posts written at or after this (ISO date or date-time, in the config's time zone).")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]),
+    default=None,
+    help="Only posts written at or after this (ISO date or date-time, in the config's time zone).",
+)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout)."
+)
 @pass_context
 def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> None:
     """Write stored posts, oldest first, one per line."""
@@ -205,8 +234,13 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 
 @cli.command()
 @click.option("--cycles", default=3, show_default=True, help="Poll cycles to run against the local server.")
-@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("demo-output"),
-              show_default=True, help="Where the demo database and its outputs go.")
+@click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Where the demo database and its outputs go.",
+)
 def demo(cycles: int, output_dir: Path) -> None:
     """A self-contained tour: local Mastodon server, realistic posts, the real daemon code, what it stored."""
     from bot.demo import run_demo

@@ -262,6 +262,39 @@ class DiscordConfig(Secret):
         return list(dict.fromkeys(value))
 
 
+class OpsConfig(_Section):
+    """`[ops]`: running unattended: the health and metrics endpoint, logs, per-poll deadline and backoff."""
+
+    http_enabled: bool = True
+    http_host: str = "127.0.0.1"
+    """Loopback by default: /healthz and /metrics are for the local health check and a scraper on this host."""
+    http_port: int = Field(default=9108, ge=0, le=65535)
+    """0 lets the system pick a free port (the tests do)."""
+    log_format: Literal["plain", "json"] | None = None
+    """Overrides the CLI's `--log-format` default; the flag, when given, wins."""
+    poll_timeout: Duration = timedelta(minutes=5)
+    """The most one poll of one timeline may take, all pages together; a hung server then fails only that poll."""
+    backoff_max: Duration = timedelta(hours=1)
+    """The longest wait before retrying a source that keeps failing."""
+
+    @field_validator("http_host")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address like '127.0.0.1'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _positive(self) -> OpsConfig:
+        if self.poll_timeout <= timedelta(0) or self.backoff_max <= timedelta(0):
+            raise ValueError("poll_timeout and backoff_max must be longer than 0s")
+        return self
+
+
 class Config(_Section):
     """The whole `config.toml`."""
 
@@ -273,6 +306,7 @@ class Config(_Section):
     topics: list[TopicConfig] = Field(default_factory=list)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
 
     @field_validator("timezone")
     @classmethod

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.backoff import BackoffPolicy
 from bot.config import Config
+from bot.durations import format_duration
 from bot.ingest import Ingestor, PollResult, Progress
+from bot.logs import hide_secrets
 from bot.matching import BrandMatcher
+from bot.ops.http import OpsServer
+from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PostAnalyser
 from bot.sources.base import Timeline
 from bot.sources.mastodon import MastodonHashtagTimeline, make_client
+from bot.sources.ratelimit import RequestBudget
+from bot.watch_live import LiveWatchList
+from bot.watchlist import EffectiveWatchList
 from storage.db import Database
+from storage.health import all_health, set_backoff
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +62,7 @@ class Application:
         db: Database | None = None,
         client_factory: ClientFactory = make_client,
         analyser: PostAnalyser | None = None,
+        watch_refresh: float = 5.0,
     ) -> None:
         self.config = config
         self.db = db or Database(config.storage.url)
@@ -59,26 +71,74 @@ class Application:
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
         )
-        self.ingestor = Ingestor(self.db, self.pipeline)
+        self.ingestor = Ingestor(self.db, self.pipeline, deadline=config.ops.poll_timeout.total_seconds())
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
         self.scheduler: AsyncIOScheduler | None = None
+        self.metrics = Metrics()
+        interval = config.schedule.poll_interval.total_seconds()
+        self.backoff = BackoffPolicy(base=interval, cap=max(config.ops.backoff_max.total_seconds(), interval))
+        self._budgets: dict[str, RequestBudget] = {}
+        self._alerted: set[str] = set()
+        """Outages already reported at error level, so a revoked token is one alert, not one per poll."""
+        self.ops_server: OpsServer | None = None
+        self.watches = LiveWatchList(self.db, config)
+        self._matcher_brands = list(config.brands)
+        self.watch_refresh = watch_refresh
+        """Seconds between looks for run-time watch changes (`watch add/remove` from the CLI or Discord)."""
+        hide_secrets([*(i.token() for i in config.mastodon.instances), config.discord.token()])
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
         if url not in self._clients:
-            instance = next(i for i in self.config.mastodon.instances if i.url == url)
+            instance = next(i for i in self.watches.cached().config.mastodon.instances if i.url == url)
             timeout = self.config.mastodon.request_timeout.total_seconds()
             self._clients[url] = self._client_factory(url, instance.token(), timeout)
+            self.budget(url).attach(self._clients[url])
         return self._clients[url]
 
+    def budget(self, url: str) -> RequestBudget:
+        """The request budget of one instance, shared by all its hashtags."""
+        if url not in self._budgets:
+            self._budgets[url] = RequestBudget()
+        return self._budgets[url]
+
     def timelines(self) -> list[Timeline]:
-        """Every timeline the config asks to watch."""
+        """Every timeline the watch list asks to watch: the config's, with run-time changes applied."""
+        return self._timelines(self.watchlist())
+
+    def _timelines(self, watchlist: EffectiveWatchList) -> list[Timeline]:
         out: list[Timeline] = []
-        for instance in self.config.mastodon.instances:
-            for tag in self.config.watched_hashtags(instance):
-                out.append(MastodonHashtagTimeline(self.mastodon_client(instance.url), instance.url, tag))
+        for url, tag in watchlist.timelines:
+            client, budget = self.mastodon_client(url), self.budget(url)
+            out.append(MastodonHashtagTimeline(client, url, tag, budget))
         return out
+
+    def watchlist(self) -> EffectiveWatchList:
+        """The effective watch list (config plus run-time changes); a brand change rebuilds the matcher."""
+        return self._use(self.watches.current())
+
+    def _use(self, watchlist: EffectiveWatchList) -> EffectiveWatchList:
+        if watchlist.config.brands != self._matcher_brands:
+            self.pipeline.matcher = BrandMatcher(watchlist.config.brands)
+            self._matcher_brands = list(watchlist.config.brands)
+        return watchlist
+
+    async def reconcile(self, scheduler: AsyncIOScheduler) -> None:
+        """Bring the poll jobs in line with a changed watch list: add and remove them without a restart."""
+        changed = await self.watches.refresh()
+        if changed is None:
+            return
+        wanted = {timeline_key(t): t for t in self._timelines(self._use(changed))}
+        for job in scheduler.get_jobs():
+            if job.id.startswith(("mastodon:", "discord:")) and job.id not in wanted:
+                scheduler.remove_job(job.id)
+                log.info("stopped polling %s: the watch list changed", job.id)
+        added = [t for key, t in wanted.items() if scheduler.get_job(key) is None]
+        postponed = self._first_runs() if added else {}
+        for timeline in added:
+            self._add_poll_job(scheduler, timeline, postponed)
+            log.info("started polling %s: the watch list changed", timeline_key(timeline))
 
     def select(self, sources: Sequence[str] = ()) -> list[Timeline]:
         """The timelines whose key contains any of `sources` (all of them when none is given)."""
@@ -88,16 +148,100 @@ class Application:
         return [t for t in timelines if any(s.casefold() in timeline_key(t).casefold() for s in sources)]
 
     async def poll(self, timeline: Timeline, progress: Progress | None = None) -> PollResult:
-        """Poll one timeline and log what it did."""
+        """Poll one timeline, log and count what it did, and postpone its next poll while it keeps failing."""
+        started = time.monotonic()
         result = await self.ingestor.poll(timeline, backfill=self.config.mastodon.backfill, progress=progress)
+        self._count(timeline, result, time.monotonic() - started)
         if result.ok:
-            log.info(
-                "polled %s: %d new, %d duplicate, %d skipped (opt-out), %d pages",
-                timeline_key(timeline), result.new, result.duplicate, result.skipped, result.pages,
-            )
+            self._report_success(timeline, result)
         else:
-            log.warning("polling %s failed (%s): %s", timeline_key(timeline), result.error_kind, result.error)
+            await self._back_off(timeline, result)
         return result
+
+    def _count(self, timeline: Timeline, result: PollResult, seconds: float) -> None:
+        m, src, origin, scope = self.metrics, timeline.source, timeline.origin, timeline.scope
+        m.poll_duration.labels(src, origin).observe(seconds)
+        if result.new:
+            m.posts_ingested.labels(src, origin).inc(result.new)
+        if result.error_kind == "deferred":
+            m.polls_deferred.labels(src, origin).inc()
+        elif not result.ok:
+            m.poll_errors.labels(src, origin, result.error_kind or "unknown").inc()
+            m.consecutive_errors.labels(src, origin, scope).set(result.consecutive_errors)
+        else:
+            m.consecutive_errors.labels(src, origin, scope).set(0)
+            m.backoff_until.labels(src, origin, scope).set(0)
+            m.last_success.labels(src, origin, scope).set(time.time())
+        if origin in self._budgets:
+            m.rate_limit_remaining.labels(origin).set(self._budgets[origin].remaining)
+
+    def _report_success(self, timeline: Timeline, result: PollResult) -> None:
+        key = timeline_key(timeline)
+        if result.recovered_after is not None:
+            down = format_duration(timedelta(seconds=round(result.recovered_after)))
+            log.warning("%s works again after %s down", key, down)
+        self._alerted.discard(key)
+        self._alerted.discard(f"unauthorized:{timeline.origin}")
+        log.info(
+            "polled %s: %d new, %d duplicate, %d skipped (opt-out), %d pages",
+            key,
+            result.new,
+            result.duplicate,
+            result.skipped,
+            result.pages,
+        )
+
+    async def _back_off(self, timeline: Timeline, result: PollResult) -> None:
+        key = timeline_key(timeline)
+        delay = self.backoff.delay(result.consecutive_errors, retry_after=result.retry_after, kind=result.error_kind)
+        until = datetime.now(UTC) + timedelta(seconds=delay)
+        scheduler = self.scheduler
+        job = scheduler.get_job(key) if scheduler is not None and scheduler.running else None
+        if job is not None and job.next_run_time is not None and job.next_run_time < until:
+            # Only this timeline's job moves; every other source keeps its schedule.
+            job.modify(next_run_time=until)
+        when = format_duration(timedelta(seconds=round(delay)))
+        if result.error_kind == "deferred":
+            log.debug("%s: request budget spent, next poll in %s", key, when)
+            return
+        self.metrics.backoff_until.labels(timeline.source, timeline.origin, timeline.scope).set(until.timestamp())
+        await asyncio.to_thread(self._save_backoff, timeline, until)
+        alert = f"unauthorized:{timeline.origin}" if result.error_kind == "unauthorized" else key
+        if alert not in self._alerted and result.error_kind == "unauthorized":
+            self._alerted.add(alert)
+            log.error(
+                "%s refused the access token (401): it was revoked or has expired. Set a new one (token_env/"
+                "token_file of this instance) and restart; its timelines are retried up to every %s meanwhile. "
+                "This is reported once until it works again.",
+                timeline.origin,
+                format_duration(timedelta(seconds=self.backoff.cap)),
+            )
+        elif alert not in self._alerted:
+            self._alerted.add(alert)
+            log.warning("polling %s failed (%s): %s; next try in %s", key, result.error_kind, result.error, when)
+        else:
+            log.debug(
+                "polling %s failed again (%s, %d in a row): %s; next try in %s",
+                key,
+                result.error_kind,
+                result.consecutive_errors,
+                result.error,
+                when,
+            )
+
+    def _save_backoff(self, timeline: Timeline, until: datetime) -> None:
+        with self.db.transaction() as session:
+            set_backoff(session, timeline.source, timeline.origin, timeline.scope, until)
+
+    def _first_runs(self) -> dict[str, datetime]:
+        # A source that was backing off when the daemon stopped stays left alone after a restart, so a crash loop
+        # cannot hammer an instance that is down.
+        with self.db.transaction() as session:
+            return {
+                f"{row.source}:{row.origin}#{row.scope}": row.backoff_until
+                for row in all_health(session)
+                if row.backoff_until is not None
+            }
 
     async def poll_all(self, timelines: Sequence[Timeline]) -> list[PollResult]:
         """Poll each timeline once, concurrently."""
@@ -105,31 +249,48 @@ class Application:
 
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
         """Add one poll job per timeline: every `poll_interval` with jitter, never overlapping itself."""
+        postponed = self._first_runs()
+        for timeline in self.timelines():
+            self._add_poll_job(scheduler, timeline, postponed)
+        scheduler.add_job(
+            self.reconcile, IntervalTrigger(seconds=self.watch_refresh), args=[scheduler], id="watchlist",
+            name="apply watch list changes", max_instances=1, coalesce=True, replace_existing=True,
+        )
+
+    def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()
         jitter = int(self.config.schedule.poll_jitter.total_seconds())
-        for timeline in self.timelines():
-            scheduler.add_job(
-                self.poll,
-                IntervalTrigger(seconds=interval, jitter=jitter or None),
-                args=[timeline],
-                id=timeline_key(timeline),
-                name=f"poll {timeline_key(timeline)}",
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=int(interval),
-                next_run_time=datetime.now(UTC),
-                replace_existing=True,
-            )
+        now = datetime.now(UTC)
+        scheduler.add_job(
+            self.poll,
+            IntervalTrigger(seconds=interval, jitter=jitter or None),
+            args=[timeline],
+            id=timeline_key(timeline),
+            name=f"poll {timeline_key(timeline)}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(interval),
+            next_run_time=max(now, postponed.get(timeline_key(timeline), now)),
+            replace_existing=True,
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives, then let running polls finish their transaction."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or not a Unix loop
                 loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):  # not the main thread, or not a Unix loop
-                pass
+        if self.config.ops.http_enabled:
+            ops = self.config.ops
+            self.ops_server = OpsServer(
+                self.metrics,
+                scheduler_running=self.scheduler_running,
+                db_ping=self.db.ping,
+                host=ops.http_host,
+                port=ops.http_port,
+            )
+            await self.ops_server.start()
         scheduler = AsyncIOScheduler(timezone=self.config.zone)
         self.scheduler = scheduler
         self.schedule(scheduler)
@@ -143,13 +304,25 @@ class Application:
             log.info("stopping: waiting for running polls to finish")
             scheduler.shutdown(wait=False)
             await self._drain()
+            if self.ops_server is not None:
+                await self.ops_server.stop()
             self.close()
 
-    async def _drain(self, timeout: float = 8.0) -> None:
+    def scheduler_running(self) -> bool:
+        """Whether the scheduler is running (what /healthz reports)."""
+        return self.scheduler is not None and bool(self.scheduler.running)
+
+    async def _drain(self, grace: float = 8.0) -> None:
         # Jobs are asyncio tasks on this loop; each page commits in a thread, so waiting lets it land.
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and "poll" in repr(t.get_coro())]
         if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            # A poll still waiting on a hung server is given up (its network thread is abandoned); a page being
+            # stored finishes its transaction first, because the ingest loop shields it.
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
 
     def close(self) -> None:
         """Close the clients and the database."""

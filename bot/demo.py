@@ -35,7 +35,9 @@ def local_mastodon() -> Iterator[Any]:
 
     seed = SeedConfig(
         accounts=[
-            SeedAccount(username=a.username, display_name=a.display_name, note=a.note, access_token=f"demo-{a.username}")
+            SeedAccount(
+                username=a.username, display_name=a.display_name, note=a.note, access_token=f"demo-{a.username}"
+            )
             for a in ACCOUNTS
         ]
     )
@@ -97,8 +99,16 @@ def _count(app: Application) -> int:
 def show_posts(app: Application, console: Console) -> None:
     """A table of every stored post: who, which brand, what kind of post."""
     table = Table(title="What Merkwacht stored", show_lines=False, expand=True)
-    for column, style in (("when", "dim"), ("author", "cyan"), ("brands", "magenta"), ("lang", ""),
-                          ("sentiment", ""), ("type", "bold"), ("♥/⇄", ""), ("text", "")):
+    for column, style in (
+        ("when", "dim"),
+        ("author", "cyan"),
+        ("brands", "magenta"),
+        ("lang", ""),
+        ("sentiment", ""),
+        ("type", "bold"),
+        ("♥/⇄", ""),
+        ("text", ""),
+    ):
         table.add_column(column, style=style or None, overflow="fold" if column == "text" else "ellipsis")
     zone = app.config.zone
     with app.db.sessions() as session:
@@ -110,9 +120,14 @@ def show_posts(app: Application, console: Console) -> None:
             colour = {"positive": "green", "negative": "red"}.get(sentiment, "white")
             engagement = row["engagement"]
             table.add_row(
-                when, row["author"], ", ".join(row["brands"]) or "–", row["language"] or "?",
-                f"[{colour}]{sentiment}[/]", row["cx"] or "–",
-                f"{engagement['favourites']}/{engagement['boosts']}", row["text"][:140],
+                when,
+                row["author"],
+                ", ".join(row["brands"]) or "–",
+                row["language"] or "?",
+                f"[{colour}]{sentiment}[/]",
+                row["cx"] or "–",
+                f"{engagement['favourites']}/{engagement['boosts']}",
+                row["text"][:140],
             )
     console.print(table)
 
@@ -129,7 +144,9 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
         written = write_wave(server, 0)
         console.print(f"{written} posts written before Merkwacht starts; it backfills the last 24h on its first poll")
         app = Application(demo_config(output_dir, server.base_url))
-        console.print(f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.scope}" for t in app.timelines()))
+        console.print(
+            f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.scope}" for t in app.timelines())
+        )
         asyncio.run(_run_cycles(app, server, cycles, console))
         app = Application(demo_config(output_dir, server.base_url))
         show_posts(app, console)

@@ -80,28 +80,60 @@ terms = ["duurzaam", "sustainable", "plastic", "recyclebaar", "compost"]
 
 POSTS = (
     # Before the first poll: the backfill finds these.
-    DemoPost("sanne", "Al 3 weken wacht ik op mijn bestelling bij #AcmeCoffee. Klantenservice reageert niet. Echt slecht 😡",
-             "nl", favourites=("joost", "lotte"), boosts=("joost",)),
-    DemoPost("maria", "Just tried the new Acme Coffee espresso blend and wow, best coffee I've had this year! ☕😍 #coffee #acmecoffee",
-             "en", favourites=("tom", "joost", "sanne")),
+    DemoPost(
+        "sanne",
+        "Al 3 weken wacht ik op mijn bestelling bij #AcmeCoffee. Klantenservice reageert niet. Echt slecht 😡",
+        "nl",
+        favourites=("joost", "lotte"),
+        boosts=("joost",),
+    ),
+    DemoPost(
+        "maria",
+        "Just tried the new Acme Coffee espresso blend and wow, best coffee I've had this year! ☕😍 "
+        "#coffee #acmecoffee",
+        "en",
+        favourites=("tom", "joost", "sanne"),
+    ),
     DemoPost("joost", "Weet iemand of Acme ook bonen zonder plastic verpakking verkoopt? #koffie #duurzaam", "nl"),
-    DemoPost("tom", "My Acme grinder broke after two weeks. Asked for a refund five days ago, still nothing. #acme", "en",
-             favourites=("maria",)),
+    DemoPost(
+        "tom",
+        "My Acme grinder broke after two weeks. Asked for a refund five days ago, still nothing. #acme",
+        "en",
+        favourites=("maria",),
+    ),
     DemoPost("lotte", "Zondagochtend, verse #koffie en de krant. Meer heb ik niet nodig.", "nl", favourites=("sanne",)),
     DemoPost("pim", "Acme Coffee is overpriced, don't @ me #acme", "en"),
     DemoPost("joost", "De nieuwe Acme Corporation film is echt verschrikkelijk #bioscoop #koffie", "nl"),
     DemoPost("sanne", "Mijn fiets staat al 10 dagen bij FietsFix en ze nemen de telefoon niet op. #fietsfix", "nl"),
     # Between the first and second poll.
-    DemoPost("maria", "Shoutout to @acmecoffee for replacing my broken grinder without any hassle. That's service! #acme",
-             "en", wave=1, favourites=("tom", "sanne", "joost", "lotte"), boosts=("tom", "lotte")),
+    DemoPost(
+        "maria",
+        "Shoutout to @acmecoffee for replacing my broken grinder without any hassle. That's service! #acme",
+        "en",
+        wave=1,
+        favourites=("tom", "sanne", "joost", "lotte"),
+        boosts=("tom", "lotte"),
+    ),
     DemoPost("lotte", "Het zou fijn zijn als Acme ook havermelk in de winkel had. #acmecoffee", "nl", wave=1),
     DemoPost("tom", "Is the Acme subscription worth it? How often do they deliver? #coffee #acme", "en", wave=1),
-    DemoPost("joost", "Drie euro voor een cappuccino bij Acme, prima prijs voor deze kwaliteit 👍 #koffie", "nl", wave=1),
-    DemoPost("sanne", "FietsFix heeft mijn band in 10 minuten geplakt, top service! 🚲👏 #fietsfix", "nl", wave=1,
-             favourites=("lotte",)),
+    DemoPost(
+        "joost", "Drie euro voor een cappuccino bij Acme, prima prijs voor deze kwaliteit 👍 #koffie", "nl", wave=1
+    ),
+    DemoPost(
+        "sanne",
+        "FietsFix heeft mijn band in 10 minuten geplakt, top service! 🚲👏 #fietsfix",
+        "nl",
+        wave=1,
+        favourites=("lotte",),
+    ),
     # Between the second and third poll.
-    DemoPost("tom", "Still no reply from Acme support after 9 days. Unacceptable. #acme", "en", wave=2,
-             favourites=("sanne", "maria")),
+    DemoPost(
+        "tom",
+        "Still no reply from Acme support after 9 days. Unacceptable. #acme",
+        "en",
+        wave=2,
+        favourites=("sanne", "maria"),
+    ),
     DemoPost("lotte", "Nieuwe #koffie bar op de hoek geopend, ga ik morgen proberen!", "nl", wave=2),
     DemoPost("maria", "Wish Acme would ship to Spain, the beans are so good 😢 #acmecoffee", "en", wave=2),
     DemoPost("joost", "Waarom is de Acme app vandaag weer offline? Kan niet bestellen. #acme", "nl", wave=2),

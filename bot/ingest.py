@@ -6,12 +6,11 @@ them commit together, and a restart resumes from the last committed cursor (post
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import asyncio
 
 from bot.pipeline import Pipeline
 from bot.sources.base import Page, SourceError, Timeline
@@ -84,7 +83,9 @@ class Ingestor:
         await asyncio.to_thread(self._record_health, result)
         return result
 
-    async def _poll(self, timeline: Timeline, backfill: timedelta, result: PollResult, progress: Progress | None) -> None:
+    async def _poll(
+        self, timeline: Timeline, backfill: timedelta, result: PollResult, progress: Progress | None
+    ) -> None:
         cursor = await asyncio.to_thread(self._load, timeline)
         cutoff = datetime.now(UTC) - backfill
         if cursor.newest_id is None:

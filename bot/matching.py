@@ -21,6 +21,8 @@ def fold(text: str) -> str:
 
     Only combining marks are removed, so the folded text keeps word boundaries where the original had them.
     """
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -114,8 +114,16 @@ def _brand_posts(brands: Sequence[str], start: datetime, end: datetime) -> Any:
     )
 
 
-def _ranked(session: Session, brands: Sequence[str], start: datetime, end: datetime, *, limit: int,
-            order: Sequence[Any], condition: Any) -> dict[str, Ranked]:
+def _ranked(
+    session: Session,
+    brands: Sequence[str],
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int,
+    order: Sequence[Any],
+    condition: Any,
+) -> dict[str, Ranked]:
     out = {b: Ranked([], 0) for b in brands}
     if not brands:
         return out
@@ -138,20 +146,36 @@ def _ranked(session: Session, brands: Sequence[str], start: datetime, end: datet
     return out
 
 
-def needs_answer(session: Session, brands: Sequence[str], start: datetime, end: datetime, *,
-                 limit: int = 10) -> dict[str, Ranked]:
+def needs_answer(
+    session: Session, brands: Sequence[str], start: datetime, end: datetime, *, limit: int = 10
+) -> dict[str, Ranked]:
     """Per brand, the first `limit` complaints and questions of [start, end), oldest first, and their number."""
-    return _ranked(session, brands, start, end, limit=limit, order=(PostRow.created_at, PostRow.id),
-                   condition=PostRow.cx.in_(NEEDS_ANSWER))
+    return _ranked(
+        session,
+        brands,
+        start,
+        end,
+        limit=limit,
+        order=(PostRow.created_at, PostRow.id),
+        condition=PostRow.cx.in_(NEEDS_ANSWER),
+    )
 
 
-def top_posts(session: Session, brands: Sequence[str], start: datetime, end: datetime, *,
-              limit: int = 5) -> dict[str, Ranked]:
+def top_posts(
+    session: Session, brands: Sequence[str], start: datetime, end: datetime, *, limit: int = 5
+) -> dict[str, Ranked]:
     """Per brand, the posts of [start, end) with the most engagement for their author's reach."""
     score = engagement_score()
     reactions = PostRow.replies + PostRow.boosts + PostRow.favourites
-    return _ranked(session, brands, start, end, limit=limit, order=(score.desc(), reactions.desc(), PostRow.id),
-                   condition=reactions > 0)
+    return _ranked(
+        session,
+        brands,
+        start,
+        end,
+        limit=limit,
+        order=(score.desc(), reactions.desc(), PostRow.id),
+        condition=reactions > 0,
+    )
 
 
 def busiest_hashtags(session: Session, start: datetime, end: datetime, *, limit: int = 10) -> list[tuple[str, int]]:

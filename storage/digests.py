@@ -42,8 +42,16 @@ class DigestState:
 
 
 def _state(row: DigestRow) -> DigestState:
-    return DigestState(row.day, row.channel_id, row.status, row.nonce, list(row.message_ids or []), row.attempts,
-                       row.last_error, row.sent_at)
+    return DigestState(
+        row.day,
+        row.channel_id,
+        row.status,
+        row.nonce,
+        list(row.message_ids or []),
+        row.attempts,
+        row.last_error,
+        row.sent_at,
+    )
 
 
 def new_nonce() -> str:
@@ -69,8 +77,15 @@ def claim(db: Database, day: date, channel_id: str, now: datetime | None = None)
         with db.transaction() as session:
             row = _get(session, day, channel_id)
             if row is None:
-                row = DigestRow(day=day, channel_id=channel_id, status=PENDING, nonce=new_nonce(), message_ids=[],
-                                attempts=0, created_at=now)
+                row = DigestRow(
+                    day=day,
+                    channel_id=channel_id,
+                    status=PENDING,
+                    nonce=new_nonce(),
+                    message_ids=[],
+                    attempts=0,
+                    created_at=now,
+                )
                 session.add(row)
             if row.status != SENT:
                 row.attempts += 1

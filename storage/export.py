@@ -30,7 +30,9 @@ def iter_export_rows(session: Session, since: datetime | None = None) -> Iterato
             return
         ids = [p.id for p in posts]
         tags: dict[int, list[str]] = {}
-        for post_id, tag in session.execute(select(PostTagRow.post_id, PostTagRow.tag).where(PostTagRow.post_id.in_(ids))):
+        for post_id, tag in session.execute(
+            select(PostTagRow.post_id, PostTagRow.tag).where(PostTagRow.post_id.in_(ids))
+        ):
             tags.setdefault(post_id, []).append(tag)
         brands: dict[int, list[str]] = {}
         for post_id, brand in session.execute(

@@ -15,8 +15,14 @@ def _row(session: Session, source: str, origin: str, scope: str) -> SourceHealth
     row = session.get(SourceHealthRow, (source, origin, scope))
     if row is None:
         row = SourceHealthRow(
-            source=source, origin=origin, scope=scope, consecutive_errors=0, total_errors=0, total_polls=0,
-            posts_new=0, posts_skipped=0,
+            source=source,
+            origin=origin,
+            scope=scope,
+            consecutive_errors=0,
+            total_errors=0,
+            total_polls=0,
+            posts_new=0,
+            posts_skipped=0,
         )
         session.add(row)
     return row
@@ -35,8 +41,13 @@ def record_success(session: Session, source: str, origin: str, scope: str, *, ne
         recovered_after = (now - row.failing_since).total_seconds()
         session.add(
             SourceOutageRow(
-                source=source, origin=origin, scope=scope, started_at=row.failing_since, ended_at=now,
-                errors=row.consecutive_errors, last_error=row.last_error,
+                source=source,
+                origin=origin,
+                scope=scope,
+                started_at=row.failing_since,
+                ended_at=now,
+                errors=row.consecutive_errors,
+                last_error=row.last_error,
             )
         )
     row.total_polls += 1

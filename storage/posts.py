@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +13,11 @@ from sqlalchemy.orm import Session
 
 from bot.model import AnalysedPost, Post
 from storage.models import MentionRow, PostRow, PostSourceRow, PostTagRow
+
+POSTS = cast(Table, PostRow.__table__)
+TAGS = cast(Table, PostTagRow.__table__)
+MENTIONS = cast(Table, MentionRow.__table__)
+SOURCES = cast(Table, PostSourceRow.__table__)
 
 _CHUNK = 500
 """Rows per `IN (...)` look-up: well under SQLite's 32766 bound parameters and PostgreSQL's 65535."""
@@ -103,7 +108,7 @@ def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime |
         return StoreResult()
     now = now or datetime.now(UTC)
     latest = _latest_per_uri(items)
-    posts = PostRow.__table__
+    posts = POSTS
     existing: dict[str, Any] = {}
     for chunk in _chunks(list(latest)):
         rows = session.execute(
@@ -161,16 +166,16 @@ def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime |
             session.execute(update(posts).where(posts.c.id == row.id).values(**changes))
 
     if tag_rows:
-        session.execute(_insert(session, PostTagRow.__table__).on_conflict_do_nothing(), tag_rows)
+        session.execute(_insert(session, TAGS).on_conflict_do_nothing(), tag_rows)
     if mention_rows:
-        session.execute(_insert(session, MentionRow.__table__).on_conflict_do_nothing(), mention_rows)
+        session.execute(_insert(session, MENTIONS).on_conflict_do_nothing(), mention_rows)
     source_rows = [
         {"post_id": ids[i.post.uri], "origin": i.post.origin, "remote_id": i.post.remote_id, "seen_at": now}
         for i in items
         if i.post.uri in ids
     ]
     session.execute(
-        _insert(session, PostSourceRow.__table__).on_conflict_do_nothing(index_elements=["origin", "remote_id"]),
+        _insert(session, SOURCES).on_conflict_do_nothing(index_elements=["origin", "remote_id"]),
         source_rows,
     )
     return StoreResult(new=len(inserted), duplicate=len(items) - len(inserted), updated=updated)

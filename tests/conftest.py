@@ -130,4 +130,3 @@ def second_mastodon() -> Iterator[Any]:
 
     with running_instance() as instance:
         yield instance
-

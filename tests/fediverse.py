@@ -1,4 +1,4 @@
-"""A local fediverse for tests: `mastodon-mock` servers on 127.0.0.1, and the few things real Mastodon does that it lacks.
+"""A local fediverse for tests: mastodon-mock servers on 127.0.0.1, plus what real Mastodon does and it lacks.
 
 Extensions of mastodon-mock, each because real servers behave that way and the mock cannot be told to:
 - `backdate`: statuses written in the past (the mock stamps every new status with the present), for backfill windows;
@@ -23,7 +23,9 @@ USERS = ("alice", "bob", "carol", "dave", "erin")
 
 
 def _seed(domain_users: tuple[str, ...] = USERS) -> SeedConfig:
-    return SeedConfig(accounts=[SeedAccount(username=u, display_name=u.title(), access_token=f"{u}_token") for u in domain_users])
+    return SeedConfig(
+        accounts=[SeedAccount(username=u, display_name=u.title(), access_token=f"{u}_token") for u in domain_users]
+    )
 
 
 class Instance:
@@ -55,7 +57,9 @@ class Instance:
         """Make a status look as if it was written at `when`."""
         with self._db() as session:
             status = session.get(Status, int(status_id))
-            status.created_at = when.replace(tzinfo=None) if when.tzinfo is None else when.astimezone().replace(tzinfo=None)
+            status.created_at = (
+                when.replace(tzinfo=None) if when.tzinfo is None else when.astimezone().replace(tzinfo=None)
+            )
             session.commit()
 
     def federate(self, status_id: Any, uri: str) -> None:

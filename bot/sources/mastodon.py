@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,8 +19,9 @@ from mastodon.errors import (
 )
 
 from bot.sources.base import Page, SourceError
-from bot.sources.ratelimit import RequestBudget
 from bot.sources.mastodon_status import status_to_post
+from bot.sources.ratelimit import RequestBudget
+from bot.sources.threads import run_detached
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,11 @@ class MastodonHashtagTimeline:
 
     async def newer(self, after_id: str) -> Page:
         """The posts right after `after_id` (Mastodon's `min_id`)."""
-        return await asyncio.to_thread(self._fetch, {"min_id": after_id})
+        return await run_detached(self._fetch, {"min_id": after_id})
 
     async def older(self, before_id: str | None) -> Page:
         """The posts right before `before_id` (`max_id`), or the newest ones."""
-        return await asyncio.to_thread(self._fetch, {"max_id": before_id} if before_id else {})
+        return await run_detached(self._fetch, {"max_id": before_id} if before_id else {})
 
     def _fetch(self, params: Mapping[str, str]) -> Page:
         if self.budget is not None:

@@ -27,23 +27,47 @@ def test_the_shipped_example_is_valid_and_complete() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[schedule]\npoll_interval = "5 minutes"', "schedule.poll_interval (line 2): '5 minutes' is not a duration like 30s, 5m or 1h"),
+        (
+            '[schedule]\npoll_interval = "5 minutes"',
+            "schedule.poll_interval (line 2): '5 minutes' is not a duration like 30s, 5m or 1h",
+        ),
         ('[schedule]\npoll_interval = "2s"', "schedule (line 1): poll_interval: under 10s would hammer the instances"),
         ('[schedule]\ndigest_at = "25:00"', "schedule.digest_at (line 2): '25:00' is not a time of day like '09:00'"),
-        ('timezone = "Mars/Olympus"', "timezone (line 1): 'Mars/Olympus' is not an IANA time zone like 'Europe/Amsterdam'"),
+        (
+            'timezone = "Mars/Olympus"',
+            "timezone (line 1): 'Mars/Olympus' is not an IANA time zone like 'Europe/Amsterdam'",
+        ),
         ('[storage]\nurl = "merkwacht.db"', "storage.url (line 2): 'merkwacht.db' is not an SQLAlchemy URL"),
         ('[mastodon]\nbackfill = "forever"', "mastodon.backfill (line 2): 'forever' is not a duration"),
         ('[mastodon]\nhashtags = ["koffie", "two words"]', "mastodon.hashtags (line 2): 'two words' is not a hashtag"),
-        ('[[mastodon.instances]]\nurl = "ftp://example.org"', "mastodon.instances[0].url (line 2): 'ftp://example.org' is not an http(s) URL"),
-        ('[[mastodon.instances]]\ntoken = "abc"\nurl = "https://x.org"', "mastodon.instances[0].token (line 2): unknown key"),
+        (
+            '[[mastodon.instances]]\nurl = "ftp://example.org"',
+            "mastodon.instances[0].url (line 2): 'ftp://example.org' is not an http(s) URL",
+        ),
+        (
+            '[[mastodon.instances]]\ntoken = "abc"\nurl = "https://x.org"',
+            "mastodon.instances[0].token (line 2): unknown key",
+        ),
         ('[[mastodon.instances]]\ntoken_env = "T"', "mastodon.instances[0].url (line 1): required key is missing"),
         ('[[brands]]\nname = "Acme"', "brands[0] (line 1): brand 'Acme' has no terms, hashtags or handles"),
-        ('[[brands]]\nname = "A"\nterms = ["A"]\n[[brands]]\nname = "B"\nterms = [""]', "brands[1].terms (line 6): an empty term matches everything"),
-        ('[[brands]]\nname = "A"\nterms = ["A"]\nhandles = ["acme"]', "brands[0].handles (line 4): 'acme' is not a fediverse handle"),
-        ('[[brands]]\nname = "A"\nterms = ["A"]\n[[brands]]\nname = "a"\nterms = ["B"]', "brands (line 1): brand 'a' is defined twice"),
-        ('[analysis]\nlanguages = ["dutch"]', "analysis.languages (line 2): 'dutch' is not a two-letter ISO 639-1 language code"),
+        (
+            '[[brands]]\nname = "A"\nterms = ["A"]\n[[brands]]\nname = "B"\nterms = [""]',
+            "brands[1].terms (line 6): an empty term matches everything",
+        ),
+        (
+            '[[brands]]\nname = "A"\nterms = ["A"]\nhandles = ["acme"]',
+            "brands[0].handles (line 4): 'acme' is not a fediverse handle",
+        ),
+        (
+            '[[brands]]\nname = "A"\nterms = ["A"]\n[[brands]]\nname = "a"\nterms = ["B"]',
+            "brands (line 1): brand 'a' is defined twice",
+        ),
+        (
+            '[analysis]\nlanguages = ["dutch"]',
+            "analysis.languages (line 2): 'dutch' is not a two-letter ISO 639-1 language code",
+        ),
         ('[schedul]\npoll_interval = "5m"', "schedul (line 1): unknown key"),
-        ('timezone = ', "not valid TOML"),
+        ("timezone = ", "not valid TOML"),
     ],
 )
 def test_each_mistake_is_named_with_its_key_and_line(text: str, expected: str) -> None:
@@ -57,7 +81,7 @@ def test_all_problems_are_reported_at_once() -> None:
 
 
 def test_a_missing_file_says_how_to_start(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="copy config.example.toml"):
+    with pytest.raises(ConfigError, match=r"copy config\.example\.toml"):
         load_config(tmp_path / "config.toml")
 
 

@@ -20,8 +20,14 @@ exclude = ["Acme Corporation"]
 """
 
 
-def make_config(db_url: str, instances: Sequence[str], *, hashtags: Sequence[str] = ("koffie",), extra: str = BRANDS,
-                backfill: str = "24h") -> Config:
+def make_config(
+    db_url: str,
+    instances: Sequence[str],
+    *,
+    hashtags: Sequence[str] = ("koffie",),
+    extra: str = BRANDS,
+    backfill: str = "24h",
+) -> Config:
     """A config watching `hashtags` (plus the brands' own) on each instance URL."""
     blocks = "".join(f'\n[[mastodon.instances]]\nurl = "{url}"\n' for url in instances)
     tags = ", ".join(f'"{t}"' for t in hashtags)

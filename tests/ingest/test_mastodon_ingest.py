@@ -128,7 +128,9 @@ def test_a_boost_counts_for_the_original_post(db_url: str, mastodon: Any) -> Non
     assert post.text == "Acme is top #koffie"
 
 
-def test_an_edit_seen_later_updates_the_stored_text_and_matches(db_url: str, mastodon: Any, second_mastodon: Any) -> None:
+def test_an_edit_seen_later_updates_the_stored_text_and_matches(
+    db_url: str, mastodon: Any, second_mastodon: Any
+) -> None:
     original = mastodon.post("Lekkere koffie vandaag #koffie")
     app = app_for(db_url, mastodon, second_mastodon, hashtags=["koffie"])
     poll_once(app)
@@ -147,8 +149,9 @@ def test_an_edit_seen_later_updates_the_stored_text_and_matches(db_url: str, mas
 
 
 def test_an_unknown_hashtag_is_an_empty_timeline_not_an_error(db_url: str, mastodon: Any) -> None:
-    with mastodon.server.fault(path_regex=r"^/api/v1/timelines/tag/nobodyusesthis$", status=404,
-                               body={"error": "Record not found"}):
+    with mastodon.server.fault(
+        path_regex=r"^/api/v1/timelines/tag/nobodyusesthis$", status=404, body={"error": "Record not found"}
+    ):
         results = by_scope(poll_once(app_for(db_url, mastodon, hashtags=["nobodyusesthis"], extra="")))
 
     assert results["nobodyusesthis"].ok
@@ -159,7 +162,7 @@ def test_posts_of_people_who_opted_out_are_not_stored_and_are_counted(
     db_url: str, mastodon: Any, noindex_accounts: set[str]
 ) -> None:
     noindex_accounts.add("bob")
-    mastodon.set_note("carol", "<p>Hobbyfotograaf. <a href=\"/tags/nobot\">#<span>NoBot</span></a></p>")
+    mastodon.set_note("carol", '<p>Hobbyfotograaf. <a href="/tags/nobot">#<span>NoBot</span></a></p>')
     mastodon.post("Acme koffie #koffie", user="alice")
     mastodon.post("Acme koffie #koffie", user="bob")
     mastodon.post("Acme koffie #koffie", user="carol")
@@ -194,11 +197,15 @@ def test_stored_posts_carry_brand_mentions_with_what_matched(db_url: str, mastod
 
     rows = stored(app, "SELECT p.text, m.kind, m.matched FROM mentions m JOIN posts p ON p.id = m.post_id")
     assert {(r.kind, r.matched) for r in rows} == {("term", "Acme"), ("term", "Acme Coffee")}
-    assert all("Net Acme Coffee" in r.text for r in rows), "the post whose only 'Acme' is in 'Acme Corporation' is no mention"
+    assert all("Net Acme Coffee" in r.text for r in rows), (
+        "the post whose only 'Acme' is in 'Acme Corporation' is no mention"
+    )
 
 
 @pytest.mark.parametrize("status", [500, 503])
-def test_a_failing_instance_is_reported_and_the_next_poll_fills_the_gap(db_url: str, mastodon: Any, status: int) -> None:
+def test_a_failing_instance_is_reported_and_the_next_poll_fills_the_gap(
+    db_url: str, mastodon: Any, status: int
+) -> None:
     mastodon.post("Voor #koffie")
     app = app_for(db_url, mastodon, extra="")
     poll_once(app)
@@ -212,4 +219,3 @@ def test_a_failing_instance_is_reported_and_the_next_poll_fills_the_gap(db_url: 
     assert recovered.ok and recovered.new == len(during)
     [health] = stored(app, "SELECT consecutive_errors, total_errors, last_error FROM source_health")
     assert (health.consecutive_errors, health.total_errors) == (0, 1)
-

@@ -1,0 +1,241 @@
+"""Ingest throughput: realistic statuses through normalise -> match (1,000 brand terms) -> analyse -> store.
+
+Prints posts/s and peak RSS for Merkwacht's pipeline and for a naive baseline (a regex per term per post and a
+commit per post), each measured in its own process so their peak memory does not mix.
+
+    python bench/ingest.py [--posts 100000] [--baseline-posts 10000] [--db sqlite|postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.config import BrandConfig, parse_config
+from bot.matching import BrandMatcher
+from bot.sources.mastodon import PAGE_SIZE, page_from_statuses
+
+POSTGRES_URL = os.environ.get("MERKWACHT_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+WORDS_NL = [
+    *("koffie", "lekker", "vandaag", "bestelling", "wacht", "nog", "steeds"),
+    *("niet", "geleverd", "klantenservice", "top", "slecht", "prijs", "duur"),
+]
+WORDS_EN = [
+    *("coffee", "great", "today", "order", "still", "waiting", "delivered"),
+    *("support", "awesome", "broken", "refund", "price", "expensive"),
+]
+EMOJI = ["☕", "😍", "😡", "👍", "🙄", "🚲", ""]
+
+
+def brands(count_terms: int = 1000) -> list[BrandConfig]:
+    """500 brands with two terms each: 1,000 terms."""
+    return [
+        BrandConfig(name=f"Brand{i}", terms=[f"Brand{i}", f"Product {i} Pro"], hashtags=[f"brand{i}"])
+        for i in range(count_terms // 2)
+    ]
+
+
+def make_statuses(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Raw Mastodon API statuses with HTML content, mentions of random brands in about a third of them."""
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        words = rng.sample(WORDS_NL if i % 2 else WORDS_EN, 8)
+        if i % 3 == 0:
+            words.insert(rng.randrange(8), f"Brand{rng.randrange(500)}")
+        tag = f"brand{rng.randrange(500)}" if i % 5 == 0 else "koffie"
+        text = " ".join(words)
+        created = start + timedelta(seconds=i * 7)
+        out.append(
+            {
+                "id": str(10**17 + i),
+                "uri": f"https://instance{i % 7}.example/users/u{i % 997}/statuses/{10**17 + i}",
+                "url": f"https://instance{i % 7}.example/@u{i % 997}/{10**17 + i}",
+                "created_at": created.isoformat().replace("+00:00", "Z"),
+                "edited_at": None,
+                "content": (
+                    f'<p>{text} {rng.choice(EMOJI)} <a href="https://x.example/tags/{tag}" '
+                    f'class="mention hashtag">#<span>{tag}</span></a></p>'
+                ),
+                "language": "nl" if i % 2 else "en",
+                "tags": [{"name": tag, "url": f"https://x.example/tags/{tag}"}],
+                "mentions": [],
+                "account": {
+                    "acct": f"u{i % 997}@instance{i % 7}.example",
+                    "display_name": f"User {i % 997}",
+                    "url": f"https://instance{i % 7}.example/@u{i % 997}",
+                    "followers_count": rng.randrange(5000),
+                    "bot": False,
+                    "note": "",
+                    "noindex": False,
+                },
+                "replies_count": rng.randrange(5),
+                "reblogs_count": rng.randrange(10),
+                "favourites_count": rng.randrange(30),
+                "sensitive": False,
+                "spoiler_text": "",
+                "in_reply_to_id": None,
+                "reblog": None,
+            }
+        )
+    return out
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_merkwacht(n: int, url: str) -> dict[str, Any]:
+    """Merkwacht's pipeline, page by page as a poll stores them (posts and cursor in one transaction)."""
+    from bot.daemon import build_analyser
+    from bot.pipeline import Pipeline
+    from storage.cursors import Cursor, save_cursor
+    from storage.db import Database
+    from storage.posts import store_posts
+
+    statuses = make_statuses(n)
+    db = Database(url)
+    config = parse_config('[analysis]\nlanguages = ["nl", "en"]')
+    pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config))
+    started = time.perf_counter()
+    stored = 0
+    for i in range(0, n, PAGE_SIZE):
+        page = page_from_statuses(statuses[i : i + PAGE_SIZE], "https://instance0.example")
+        processed = pipeline.process(page.posts)
+        with db.transaction() as session:
+            stored += store_posts(session, processed.posts).new
+            save_cursor(session, "mastodon", "https://instance0.example", "koffie", Cursor(page.newest_id, None, True))
+    elapsed = time.perf_counter() - started
+    db.close()
+    return {
+        "variant": "merkwacht",
+        "posts": n,
+        "stored": stored,
+        "seconds": elapsed,
+        "posts_per_s": n / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
+        "analysis": pipeline.analyser is not None,
+    }
+
+
+def run_baseline(n: int, url: str) -> dict[str, Any]:
+    """The obvious first version: a compiled regex per term tried on every post, one commit per post."""
+    from storage.db import Database
+    from storage.models import MentionRow, PostRow
+
+    statuses = make_statuses(n)
+    db = Database(url)
+    patterns = [(b.name, re.compile(rf"\b{re.escape(t)}\b", re.IGNORECASE)) for b in brands() for t in b.terms]
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    for status in statuses:
+        [post] = page_from_statuses([status], "https://instance0.example").posts
+        found = {name for name, pattern in patterns if pattern.search(post.text)}
+        with db.transaction() as session:
+            row = PostRow(
+                uri=post.uri,
+                source="mastodon",
+                origin=post.origin,
+                url=post.url,
+                author_handle=post.author.handle,
+                created_at=post.created_at,
+                first_seen_at=now,
+                updated_at=now,
+                text=post.text,
+                language=post.language,
+            )
+            session.add(row)
+            session.flush()
+            for name in found:
+                session.add(
+                    MentionRow(post_id=row.id, brand=name, kind="term", matched=name, created_at=post.created_at)
+                )
+    elapsed = time.perf_counter() - started
+    db.close()
+    return {
+        "variant": "baseline",
+        "posts": n,
+        "stored": n,
+        "seconds": elapsed,
+        "posts_per_s": n / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _fresh_url(kind: str, tmp: Path, name: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / (name + '.db')}"
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{name}_{os.getpid()}"
+    with create_engine(POSTGRES_URL).begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+def main() -> None:
+    """Run both variants in child processes and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument(
+        "--baseline-posts",
+        type=int,
+        default=10_000,
+        help="the baseline commits per post; a smaller run gives its rate in reasonable time",
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--variant", choices=["merkwacht", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        run = run_merkwacht if args.variant == "merkwacht" else run_baseline
+        print(json.dumps(run(args.posts, args.url)))
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant, n in (("merkwacht", args.posts), ("baseline", args.baseline_posts)):
+            url = _fresh_url(args.db, Path(tmp), variant)
+            out = subprocess.run(
+                [sys.executable, __file__, "--variant", variant, "--posts", str(n), "--url", url],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    mine, base = results
+    print(f"ingest benchmark on {args.db}: 1,000 brand terms, realistic HTML statuses, pages of {PAGE_SIZE}")
+    for r in results:
+        extra = (
+            " (with analysis)"
+            if r.get("analysis")
+            else (" (analysis not installed)" if r["variant"] == "merkwacht" else "")
+        )
+        print(
+            f"  {r['variant']:<10} {r['posts']:>7} posts in {r['seconds']:7.2f} s = {r['posts_per_s']:8.0f} posts/s, "
+            f"peak RSS {r['peak_rss_mb']:6.1f} MiB{extra}"
+        )
+    print(
+        f"  speed-up over the baseline: {mine['posts_per_s'] / base['posts_per_s']:.1f}x "
+        f"(target: >= 5,000 posts/s and >= 5x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
