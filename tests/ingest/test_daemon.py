@@ -1,0 +1,52 @@
+"""The daemon: scheduled polls pick up new posts on their own, and it stops when asked."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from bot.daemon import Application, timeline_key
+from tests.ingest.helpers import make_config, stored
+
+
+def fast(config: Any) -> Any:
+    # The config refuses intervals under 10 s for real use; a test may go faster, as the demo does.
+    schedule = config.schedule.model_copy(update={"poll_interval": timedelta(seconds=0.5), "poll_jitter": timedelta(0)})
+    return config.model_copy(update={"schedule": schedule})
+
+
+def test_scheduled_jobs_poll_each_timeline_and_pick_up_new_posts(sqlite_db: Any, mastodon: Any) -> None:
+    mastodon.post("Acme #koffie")
+    app = Application(fast(make_config(str(sqlite_db.engine.url), [mastodon.url])), db=sqlite_db)
+
+    async def scenario() -> list[str]:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(app.run(stop))
+        await asyncio.sleep(1.2)
+        assert app.scheduler is not None
+        jobs = sorted(job.id for job in app.scheduler.get_jobs())
+        await asyncio.to_thread(mastodon.post, "Later: Acme weer #acme")
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.wait_for(runner, timeout=10)
+        return jobs
+
+    jobs = asyncio.run(scenario())
+
+    assert jobs == sorted(timeline_key(t) for t in Application(make_config("sqlite://", [mastodon.url])).timelines())
+    texts = {r.text for r in stored(app, "SELECT text FROM posts")}
+    assert texts == {"Acme #koffie", "Later: Acme weer #acme"}
+
+
+def test_each_timeline_is_one_job_that_never_overlaps_itself(sqlite_db: Any, mastodon: Any) -> None:
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler()
+    app.schedule(scheduler)
+
+    jobs = scheduler.get_jobs()
+    assert len(jobs) == 3
+    assert all(job.max_instances == 1 and job.coalesce for job in jobs)
+    assert {job.trigger.interval for job in jobs} == {timedelta(minutes=5)}

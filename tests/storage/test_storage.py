@@ -1,0 +1,112 @@
+"""Storage on SQLite and PostgreSQL: migrations, uniqueness, and what a second sighting changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select
+
+from bot.model import AnalysedPost, Author, BrandMatch, Engagement, Post
+from storage.db import Database, alembic_config, upgrade
+from storage.models import MentionRow, PostRow, PostSourceRow, PostTagRow
+from storage.posts import store_posts
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def make_post(uri: str = "https://a.example/s/1", *, origin: str = "https://a.example", remote_id: str = "1",
+              text: str = "Acme", edited_at: datetime | None = None, favourites: int = 0,
+              tags: tuple[str, ...] = ("koffie",)) -> AnalysedPost:
+    post = Post(uri=uri, source="mastodon", origin=origin, remote_id=remote_id, url=uri, author=Author("a@a.example"),
+                created_at=NOW, text=text, tags=tags, edited_at=edited_at, engagement=Engagement(favourites=favourites))
+    return AnalysedPost(post, (BrandMatch("Acme", "term", "Acme"),) if "Acme" in text else ())
+
+
+def count(db: Database, model: type) -> int:
+    with db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_migrations_have_one_head_and_create_every_table(db: Database) -> None:
+    heads = ScriptDirectory.from_config(alembic_config(db.engine)).get_heads()
+
+    assert len(heads) == 1
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"posts", "post_sources", "post_tags", "mentions", "poll_cursors", "source_health", "digests"} <= tables
+
+
+def test_migrating_twice_changes_nothing(db: Database) -> None:
+    with db.transaction() as session:
+        store_posts(session, [make_post()])
+
+    upgrade(db.engine)
+
+    assert count(db, PostRow) == 1
+
+
+def test_storing_the_same_post_twice_keeps_one_row(db: Database) -> None:
+    with db.transaction() as session:
+        first = store_posts(session, [make_post(), make_post()])
+    with db.transaction() as session:
+        second = store_posts(session, [make_post()])
+
+    assert (first.new, first.duplicate, second.new, second.duplicate) == (1, 1, 0, 1)
+    assert (count(db, PostRow), count(db, MentionRow), count(db, PostTagRow), count(db, PostSourceRow)) == (1, 1, 1, 1)
+
+
+def test_a_copy_from_another_instance_adds_its_id_and_the_highest_engagement(db: Database) -> None:
+    with db.transaction() as session:
+        store_posts(session, [make_post(favourites=3)])
+    with db.transaction() as session:
+        store_posts(session, [make_post(origin="https://b.example", remote_id="XYZ01", favourites=9)])
+    with db.transaction() as session:
+        store_posts(session, [make_post(origin="https://c.example", remote_id="77", favourites=1)])
+
+    with db.sessions() as session:
+        [row] = session.scalars(select(PostRow))
+        origins = set(session.scalars(select(PostSourceRow.origin)))
+    assert row.favourites == 9
+    assert origins == {"https://a.example", "https://b.example", "https://c.example"}
+
+
+def test_a_newer_edit_replaces_text_tags_and_mentions_and_an_older_one_does_not(db: Database) -> None:
+    with db.transaction() as session:
+        store_posts(session, [make_post(text="Acme is goed")])
+    with db.transaction() as session:
+        edited = store_posts(session, [make_post(text="Eigenlijk valt het tegen", edited_at=NOW + timedelta(hours=1),
+                                                 tags=("thee",))])
+    with db.transaction() as session:
+        stale = store_posts(session, [make_post(text="Acme is goed")])
+
+    with db.sessions() as session:
+        [row] = session.scalars(select(PostRow))
+        tags = list(session.scalars(select(PostTagRow.tag)))
+    assert (edited.updated, stale.updated) == (1, 0)
+    assert row.text == "Eigenlijk valt het tegen" and tags == ["thee"]
+    assert count(db, MentionRow) == 0
+
+
+def test_timestamps_come_back_in_utc(db: Database) -> None:
+    with db.transaction() as session:
+        store_posts(session, [make_post()])
+
+    with db.sessions() as session:
+        created = session.scalar(select(PostRow.created_at))
+    assert created == NOW and created.tzinfo is not None
+
+
+def test_a_large_batch_is_stored_in_one_go(db: Database) -> None:
+    batch = [make_post(f"https://a.example/s/{i}", remote_id=str(i)) for i in range(1500)]
+
+    with db.transaction() as session:
+        result = store_posts(session, batch)
+
+    assert result.new == 1500 and count(db, MentionRow) == 1500
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) -> None:
+    with sqlite_db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 5000
