@@ -170,6 +170,10 @@ class MastodonConfig(_Section):
     backfill: Duration = timedelta(hours=24)
     respect_opt_outs: bool = True
     request_timeout: Duration = timedelta(seconds=20)
+    refresh_interval: Duration = timedelta(hours=1)
+    """How often the engagement (and edits) of recent brand mentions is read again; they grow after the first poll."""
+    refresh_window: Duration = timedelta(hours=48)
+    """How old a post may be and still be refreshed."""
     instances: list[MastodonInstance] = Field(default_factory=list)
 
     @field_validator("instances")

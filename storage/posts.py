@@ -179,3 +179,20 @@ def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime |
         source_rows,
     )
     return StoreResult(new=len(inserted), duplicate=len(items) - len(inserted), updated=updated)
+
+
+def posts_to_refresh(session: Session, origin: str, since: datetime, limit: int = 2000) -> list[str]:
+    """Ids on `origin` of the brand mentions first read there and written since `since`, least recently updated first.
+
+    Each post is refreshed from the instance it was first read on only, so two instances never both spend requests
+    on it.
+    """
+    mentioned = select(MentionRow.post_id).where(MentionRow.post_id == PostRow.id).exists()
+    query = (
+        select(PostSourceRow.remote_id)
+        .join(PostRow, PostRow.id == PostSourceRow.post_id)
+        .where(PostSourceRow.origin == origin, PostRow.origin == origin, PostRow.created_at >= since, mentioned)
+        .order_by(PostRow.updated_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -54,14 +55,22 @@ def normalise_tag(tag: str | None) -> str | None:
     return code if len(code) == 2 else None
 
 
+@functools.cache
+def _index(languages: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for lang in languages:
+        for word in STOPWORDS.get(lang, ()):
+            index.setdefault(word, []).append(lang)
+    return {word: tuple(langs) for word, langs in index.items()}
+
+
 def vote(words: Iterable[str], languages: Sequence[str]) -> str | None:
     """The configured language whose function words clearly dominate `words`, or None when it is not clear."""
     counts = dict.fromkeys(languages, 0)
-    lists = [(lang, STOPWORDS[lang]) for lang in languages if lang in STOPWORDS]
+    index = _index(tuple(languages))
     for word in words:
-        for lang, stop in lists:
-            if word in stop:
-                counts[lang] += 1
+        for lang in index.get(word, ()):
+            counts[lang] += 1
     ranked = sorted(counts.items(), key=lambda kv: kv[1], reverse=True)
     if not ranked:
         return None
@@ -104,13 +113,14 @@ class LanguageDetector:
                 self._lingua_failed = True
         return self._lingua
 
-    def detect(self, text: str, words: Sequence[str] = ()) -> str | None:
+    def detect(self, text: str, words: Sequence[str] | None = None) -> str | None:
         """The language of `text` (given its lower-cased words, if already tokenised); None when unsure."""
         if not self.languages:
             return None
         if len(self.languages) == 1:
             return self.languages[0]
-        sample = text[:DETECT_CHARS]
+        # Read the words, not the raw text: URLs and handles are letters too, but say nothing about the language.
+        sample = " ".join(words)[:DETECT_CHARS] if words is not None else text[:DETECT_CHARS]
         if len(_LETTER.findall(sample)) < MIN_LETTERS:
             return None
         quick = vote(words, self.languages) if words else None

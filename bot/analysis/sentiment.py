@@ -24,10 +24,26 @@ NEGATIVE_AT = -0.2
 _DECAY = (1.0, 0.95, 0.9)
 _SARCASM_MARKERS = frozenset({"🙃", "🙄", "😒", "sarcasm", "sarcasme", "sarkasmus", "ironie", "irony", "yeah right"})
 # Counterfactual wording ("would be nice if", "zou fijn zijn") wishes for something; it does not praise anything.
-_IRREALIS = frozenset({
-    "would", "wish", "zou", "zouden", "wäre", "würde", "serait", "aimerais", "sería", "estaría", "ojalá", "hopelijk",
-    "hopefully", "should", "moeten", "mogen",
-})
+_IRREALIS = frozenset(
+    {
+        "would",
+        "wish",
+        "zou",
+        "zouden",
+        "wäre",
+        "würde",
+        "serait",
+        "aimerais",
+        "sería",
+        "estaría",
+        "ojalá",
+        "hopelijk",
+        "hopefully",
+        "should",
+        "moeten",
+        "mogen",
+    }
+)
 
 
 def label_for(compound: float) -> SentimentLabel:
@@ -80,7 +96,7 @@ def sentence_valence(tokens: Sequence[Token], lexicon: Lexicon, sarcastic: bool 
             continue
         value: float | None = None
         span = 1
-        for size in range(min(longest, n - i), 1, -1):
+        for size in range(min(longest, n - i) if token.norm in lexicon.phrase_starts else 1, 1, -1):
             phrase = " ".join(words[i : i + size])
             if phrase in lexicon.valence:
                 value, span = lexicon.valence[phrase], size

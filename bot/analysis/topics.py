@@ -20,7 +20,7 @@ def _term_pattern(term: str) -> str | None:
     if not words:
         return None
     body = r"\s+".join(re.escape(w) for w in words)
-    tail = r"\w*" if open_end else r"\w{0,%d}" % MAX_SUFFIX
+    tail = r"\w*" if open_end else rf"\w{{0,{MAX_SUFFIX}}}"
     return r"(?<!\w)" + body + tail + r"(?!\w)"
 
 

@@ -140,5 +140,25 @@ def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str)
     )
 
 
+STATUSES_PER_REQUEST = 20
+"""Mastodon's limit on `id[]` in `GET /api/v1/statuses`."""
+
+
+async def fetch_statuses(client: Mastodon, instance_url: str, ids: Sequence[str]) -> list[Page]:
+    """The current state of statuses by id, 20 per request; deleted ones are simply absent."""
+
+    def fetch(chunk: Sequence[str]) -> Page:
+        try:
+            statuses = client.statuses(list(chunk))
+        except Exception as exc:
+            raise _classify(exc) from exc
+        if not isinstance(statuses, list):
+            raise SourceError("malformed", f"expected a list of statuses, got {type(statuses).__name__}")
+        return page_from_statuses(statuses, instance_url)
+
+    chunks = [ids[i : i + STATUSES_PER_REQUEST] for i in range(0, len(ids), STATUSES_PER_REQUEST)]
+    return [await run_detached(fetch, chunk) for chunk in chunks]
+
+
 ClientFactory = Callable[[str, "str | None", float], Mastodon]
 """Builds a client from (url, token, timeout); tests swap it to count requests."""

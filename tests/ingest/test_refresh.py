@@ -1,0 +1,40 @@
+"""Reactions arrive after the first poll: recent brand mentions are read again to catch them (and edits)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.daemon import Application
+from tests.ingest.helpers import make_config, poll_once, stored
+
+
+def test_a_refresh_picks_up_reactions_and_edits_that_came_after_the_first_poll(db_url: str, mastodon: Any) -> None:
+    mention = mastodon.post("Acme is prima #koffie")
+    unbranded = mastodon.post("Gewoon koffie #koffie")
+    app = Application(make_config(db_url, [mastodon.url]))
+    poll_once(app)
+    for fan in ("bob", "carol", "dave"):
+        mastodon.client(fan).status_favourite(mention["id"])
+    mastodon.client("erin").status_reblog(mention["id"])
+    mastodon.client("bob").status_favourite(unbranded["id"])
+    mastodon.client("alice").status_update(mention["id"], status="Acme is prima, maar duur #koffie")
+
+    result = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert (result.asked, result.seen, result.error) == (1, 1, None), "only brand mentions are refreshed"
+    rows = {r.text: r for r in stored(app, "SELECT text, favourites, boosts FROM posts")}
+    assert (rows["Acme is prima, maar duur #koffie"].favourites, rows["Acme is prima, maar duur #koffie"].boosts) == (3, 1)
+    assert rows["Gewoon koffie #koffie"].favourites == 0
+
+
+def test_a_refresh_of_an_unreachable_instance_reports_and_keeps_what_was_stored(db_url: str, mastodon: Any) -> None:
+    mastodon.post("Acme #koffie")
+    app = Application(make_config(db_url, [mastodon.url]))
+    poll_once(app)
+
+    with mastodon.server.fault(path_regex="^/api/v1/statuses$", status=503, body={"error": "down"}):
+        result = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert result.error is not None
+    assert len(stored(app, "SELECT id FROM posts")) == 1
