@@ -21,6 +21,7 @@ from rich.table import Table
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from bot.durations import format_duration
 from bot.logs import setup_logging
+from bot.watch_cli import watch
 
 CSV_COLUMNS = (
     "uri",
@@ -221,6 +222,73 @@ def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> No
         db.close()
 
 
+@cli.command()
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The local calendar day (YYYY-MM-DD); default: yesterday in the config's time zone.")
+@click.option("--dry-run", is_flag=True, help="Build the digest and show it instead of sending it.")
+@click.option("--json", "as_json", is_flag=True,
+              help="With --dry-run: print the exact message bodies POSTed to Discord, one JSON object per line.")
+@click.option("--chart", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the chart PNG to this file.")
+@pass_context
+def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, chart: Path | None) -> None:
+    """Build the daily digest for a day and post it to the digest channel (once: a sent day is not sent again)."""
+    from bot.digest.build import previous_local_day
+    from bot.digest.deliver import DigestService
+    from bot.discord_rest import DiscordConnection
+    from bot.sinks.discord_sink import DiscordSink
+    from storage.db import Database
+
+    config = ctx.config
+    target = day.date() if day else previous_local_day(datetime.now(UTC), config.zone)
+    db = Database(config.storage.url)
+    try:
+        if dry_run:
+            service = DigestService(config, db)
+            prepared, payloads = service.payloads(target, config.discord.digest_channel)
+            if chart and prepared.chart:
+                chart.write_bytes(prepared.chart)
+            if as_json:
+                for payload in payloads:
+                    click.echo(json.dumps(payload, ensure_ascii=False))
+            else:
+                for index, payload in enumerate(payloads):
+                    click.echo(f"--- message {index + 1}/{len(payloads)} ---\n{payload['content']}")
+                    for embed in payload.get("embeds", []):
+                        click.echo(f"\n## {embed.get('title', '')}\n{embed.get('description', '')}")
+                        for field in embed.get("fields", []):
+                            click.echo(f"{field['name']}:\n{field['value']}")
+            return
+        token = config.discord.token()
+        if not token or config.discord.digest_channel is None:
+            raise click.ClickException(
+                f"cannot send: {'no Discord token in ' + str(config.discord.token_env) if not token else ''}"
+                f"{' and ' if not token and config.discord.digest_channel is None else ''}"
+                f"{'no [discord] digest_channel' if config.discord.digest_channel is None else ''}; "
+                "use --dry-run to see the digest without sending it"
+            )
+        connection = DiscordConnection(token, config.discord.api_base)
+        service = DigestService(config, db, DiscordSink(connection, retries=config.discord.digest_retries))
+
+        async def send() -> Any:
+            try:
+                return await service.deliver(target)
+            finally:
+                await connection.close()
+
+        result = asyncio.run(send())
+        if as_json:
+            click.echo(json.dumps({"day": target.isoformat(), "channel_id": str(result.channel_id),
+                                   "status": result.status, "message_ids": result.message_ids, "error": result.error}))
+        else:
+            click.echo(f"digest for {target}: {result.status.replace('_', ' ')}"
+                       f" ({len(result.message_ids)} messages){': ' + result.error if result.error else ''}")
+        if result.status == "failed":
+            sys.exit(1)
+    finally:
+        db.close()
+
+
 def _flatten(row: dict[str, Any]) -> dict[str, Any]:
     flat = dict(row)
     flat.update(row["engagement"])
@@ -261,6 +329,9 @@ def db_upgrade(ctx: Context) -> None:
 
     Database(ctx.config.storage.url).close()
     click.echo("database is up to date")
+
+
+cli.add_command(watch)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -220,6 +220,13 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
                                       **note(row, "removed at run time")))
         else:
             entries.append(WatchEntry("hashtag", tag, "config", True, url, ", ".join(owners) or None))
+    for brand in brands.values():
+        if brand not in config.brands:
+            for tag in brand.hashtags:
+                if (tag, "") not in seen and ("hashtag", tag, "") not in by_key:
+                    seen.add((tag, ""))
+                    entries.append(WatchEntry("hashtag", tag, "runtime", not hidden(tag, ""), "", brand.name,
+                                              detail="a hashtag of a run-time brand"))
     for row in live:
         if row.kind == "hashtag" and row.active and (row.key, row.instance) not in seen:
             entries.append(WatchEntry("hashtag", row.key, "runtime", True, row.instance, row.brand,

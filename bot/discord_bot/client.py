@@ -1,0 +1,121 @@
+"""The gateway client that serves the slash commands, and how the daemon runs it beside the polls.
+
+It connects with the fewest intents that work (guilds; message content only when channels are watched), lets
+discord.py reconnect on its own, and never takes the REST polling down with it: a failure here is logged and the
+daemon keeps polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.discord_bot.commands import AdminTree, BotServices, build_commands
+
+if TYPE_CHECKING:
+    from bot.daemon import Application
+
+log = logging.getLogger(__name__)
+
+
+def gateway_intents(*, watch_channels: bool) -> discord.Intents:
+    """Guilds only (slash commands and the channel cache need it); message content only for watched channels."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.message_content = watch_channels
+    return intents
+
+
+class CommandBot(discord.Client):
+    """A client whose only job is the slash commands, synced to the configured servers on start."""
+
+    def __init__(self, services: BotServices, guild_ids: Sequence[int], *, watch_channels: bool = False) -> None:
+        super().__init__(intents=gateway_intents(watch_channels=watch_channels),
+                         allowed_mentions=discord.AllowedMentions.none())
+        self.guild_ids = list(guild_ids)
+        self.tree = AdminTree(self)
+        for command in build_commands(services):
+            self.tree.add_command(command)
+
+    async def setup_hook(self) -> None:
+        """Sync the commands to each configured server (guild commands appear at once; global ones take an hour)."""
+        for guild_id in self.guild_ids:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.Forbidden:
+                log.error("Discord: cannot register slash commands in server %s: invite the bot with the "
+                          "applications.commands scope", guild_id)
+            except discord.HTTPException as exc:
+                log.error("Discord: registering slash commands in server %s failed: %s", guild_id, exc)
+            else:
+                log.info("Discord: %d slash commands ready in server %s", len(synced), guild_id)
+
+
+async def run_gateway(make_bot: Callable[[], CommandBot], token: str, *, retry_cap: float = 300.0) -> None:
+    """Keep a bot connected until cancelled; gives up only on a bad token or intents the portal has not allowed."""
+    delay = 5.0
+    while True:
+        bot = make_bot()  # a closed client cannot start again
+        try:
+            async with bot:
+                await bot.start(token, reconnect=True)
+            return
+        except discord.LoginFailure:
+            log.error("Discord refused the bot token: slash commands are off; polling goes on")
+            return
+        except discord.PrivilegedIntentsRequired:
+            log.error("Discord: the Message Content intent is not enabled for this bot in the Developer Portal; "
+                      "slash commands are off; polling goes on")
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # discord.py reconnects by itself on network errors; this is for whatever escapes it.
+            log.exception("Discord gateway stopped; reconnecting in %.0fs (polling is not affected)", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, retry_cap)
+
+
+def services_for(app: Application) -> BotServices:
+    """The commands' services, on the daemon's database and config."""
+    from bot.digest.deliver import DigestService
+    from bot.discord_rest import DiscordConnection
+    from bot.sinks.discord_sink import DiscordSink
+    from bot.status import status_lines
+    from bot.watch_service import WatchService
+
+    def digests(client: discord.Client) -> DigestService:
+        sink = DiscordSink(DiscordConnection.attached(client), retries=app.config.discord.digest_retries)
+        return DigestService(app.watches.current().config, app.db, sink)
+
+    async def status() -> list[str]:
+        return await asyncio.to_thread(lambda: status_lines(app.db, app.watches.current()))
+
+    return BotServices(WatchService(app.db, app.config), digests, status)
+
+
+def start_gateway(app: Application) -> asyncio.Task[None] | None:
+    """Start the slash-command client beside the polls, when a token and `[discord] guild_ids` are configured."""
+    from bot.discord_rest import use_api_base
+
+    settings = app.config.discord
+    if not settings.guild_ids:
+        log.info("Discord slash commands are off: no [discord] guild_ids")
+        return None
+    token = settings.token()
+    if token is None:
+        log.warning("Discord slash commands are off: no token in %s", settings.token_env or settings.token_file)
+        return None
+    use_api_base(settings.api_base)
+    services = services_for(app)
+    watch_channels = bool(app.watches.cached().channels)
+    return asyncio.create_task(
+        run_gateway(lambda: CommandBot(services, settings.guild_ids, watch_channels=watch_channels), token),
+        name="discord gateway",
+    )

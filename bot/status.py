@@ -1,0 +1,43 @@
+"""What `/status` says: each watched source's last poll and errors, and how much has been collected."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from bot.durations import format_duration
+from bot.watchlist import EffectiveWatchList
+from storage.db import Database
+from storage.health import all_health
+from storage.models import MentionRow, PostRow
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    return f"{format_duration(max(now - when, now - now))} ago"
+
+
+def status_lines(db: Database, watchlist: EffectiveWatchList, now: datetime | None = None) -> list[str]:
+    """One line per watched source (last poll, errors), then the totals; read in one short transaction."""
+    now = now or datetime.now(UTC)
+    with db.sessions() as session:
+        health = {(h.source, h.origin, h.scope): h for h in all_health(session)}
+        posts = session.scalar(select(func.count()).select_from(PostRow)) or 0
+        mentions = session.scalar(select(func.count(func.distinct(MentionRow.post_id)))) or 0
+    sources = [("mastodon", url, tag, f"#{tag} on {url}") for url, tag in watchlist.timelines]
+    sources += [("discord", "discord", str(c), f"channel {c}") for c in watchlist.channels]
+    lines = [f"Watching {len(sources)} source(s); {posts} posts stored, {mentions} mention a brand."]
+    for source, origin, scope, label in sources:
+        row = health.get((source, origin, scope))
+        if row is None:
+            lines.append(f"- {label}: not polled yet")
+            continue
+        line = f"- {label}: last success {_ago(row.last_success_at, now)}, {row.posts_new} new posts"
+        if row.consecutive_errors:
+            line += f"; FAILING ({row.consecutive_errors} in a row, last: {(row.last_error or '')[:120]})"
+        elif row.total_errors:
+            line += f"; {row.total_errors} errors in total"
+        lines.append(line)
+    return lines
