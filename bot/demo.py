@@ -20,6 +20,8 @@ from sqlalchemy import func, select
 from bot.config import Config, parse_config
 from bot.daemon import Application
 from bot.demo_data import ACCOUNTS, DEMO_CONFIG, POSTS
+from bot.demo_digest import deliver_and_show, prepare_fake, with_discord
+from bot.demo_servers.discord_fake import running_in_thread
 from storage.export import iter_export_rows
 from storage.models import PostRow
 
@@ -139,16 +141,19 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
     database = output_dir / "demo.db"
     for stale in output_dir.glob("demo.db*"):
         stale.unlink()
-    with local_mastodon() as server:
+    with local_mastodon() as server, running_in_thread() as discord_fake:
+        prepare_fake(discord_fake)
+        console.print(f"[bold]Local Discord fake[/] on {discord_fake.url}: a #support channel to watch, "
+                      "and a #digest channel")
         console.print(f"[bold]Local Mastodon server[/] (mastodon-mock) on {server.base_url}")
         written = write_wave(server, 0)
         console.print(f"{written} posts written before Merkwacht starts; it backfills the last 24h on its first poll")
-        app = Application(demo_config(output_dir, server.base_url))
+        app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
         console.print(
             f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.scope}" for t in app.timelines())
         )
         asyncio.run(_run_cycles(app, server, cycles, console))
-        app = Application(demo_config(output_dir, server.base_url))
+        app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
         show_posts(app, console)
         with app.db.sessions() as session:
             from storage.health import all_health
@@ -158,6 +163,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
                     f"[dim]{health.origin} #{health.scope}: {health.total_polls} polls, {health.posts_new} new, "
                     f"{health.posts_skipped} skipped (author opted out), {health.total_errors} errors[/]"
                 )
+        deliver_and_show(app, discord_fake, output_dir, console)
         app.close()
     console.print(f"\nThe database is at {database}; try `merkwacht --config <yours> export` on your own.")
     return database

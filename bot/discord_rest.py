@@ -30,8 +30,8 @@ def use_api_base(api_base: str) -> None:
     `Route.BASE` is a class attribute that discord.py reads when each request is built, so this is process-wide by
     discord.py's design; it is set here, once, when the connection is opened from `[discord] api_base`.
     """
-    if Route.BASE != api_base:
-        Route.BASE = api_base  # type: ignore[misc]
+    if api_base != Route.BASE:
+        Route.BASE = api_base
 
 
 def new_client() -> discord.Client:

@@ -10,9 +10,14 @@ run it on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import itertools
 import json
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +61,12 @@ class BodyValidator:
         self.schema = schema
         self._validator: Any = None
         if schema is not None:
-            from jsonschema import Draft202012Validator
-
-            self._validator = Draft202012Validator(schema)
+            # jsonschema is a test dependency: the demo, installed without it, still checks the limits below.
+            try:
+                jsonschema: Any = importlib.import_module("jsonschema")
+            except ImportError:
+                return
+            self._validator = jsonschema.Draft202012Validator(schema)
 
     def problems(self, body: Any) -> list[str]:
         """Every reason Discord would refuse `body`; empty if it would accept it."""
@@ -178,8 +186,7 @@ class FakeDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        bound = sockets[0].getsockname()[1] if sockets else port
+        bound = self._runner.addresses[0][1] if self._runner.addresses else port
         self.url = f"http://{host}:{bound}{API_PREFIX}"
         return self.url
 
@@ -285,7 +292,8 @@ class FakeDiscord:
         problems = self.validator.problems(body)
         if problems:
             self.rejected.append((body, problems))
-            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+            errors = {"body": {"_errors": [{"code": "BASE_TYPE_INVALID", "message": p} for p in problems]}}
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
         if body.get("enforce_nonce") and body.get("nonce") is not None:
             for earlier in channel.messages:
                 if earlier.get("nonce") == body["nonce"] and earlier["author"]["id"] == self.bot["id"]:
@@ -308,3 +316,29 @@ class FakeDiscord:
                 "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
                 "attachments": attachments or [], "embeds": embeds or [], "pinned": False, "flags": 0,
                 "nonce": nonce}
+
+
+@contextmanager
+def running_in_thread(fake: FakeDiscord | None = None, host: str = "127.0.0.1") -> Iterator[FakeDiscord]:
+    """Serve a fake from its own event loop in a background thread, for synchronous callers like the demo."""
+    fake = fake or FakeDiscord()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(fake.start(host))
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="discord-fake", daemon=True)
+    thread.start()
+    if not started.wait(timeout=10):
+        raise RuntimeError("the local Discord fake did not start")
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -65,7 +65,8 @@ def trend(brand: BrandDigest) -> str:
 def sentiment_line(brand: BrandDigest) -> str:
     """`Sentiment: 5 positive · 4 neutral · 2 negative` (and unlabelled posts when there are any)."""
     s = brand.sentiment
-    line = f"Sentiment: {s.get('positive', 0)} positive · {s.get('neutral', 0)} neutral · {s.get('negative', 0)} negative"
+    line = (f"Sentiment: {s.get('positive', 0)} positive · {s.get('neutral', 0)} neutral · "
+            f"{s.get('negative', 0)} negative")
     if s.get("unknown"):
         line += f" · {s['unknown']} not analysed"
     return line
@@ -79,7 +80,7 @@ def _where(post: PostSummary) -> str:
 
 
 def post_lines(post: PostSummary, *, zone_label: str, kind: str | None = None, score: bool = False) -> list[str]:
-    """A post as two lines: what and who with an excerpt, then its link as a plain URL."""
+    """A post as one entry of two lines: what and who with an excerpt, then its link as a plain URL."""
     when = post.created_at.astimezone(ZoneInfo(zone_label)).strftime("%H:%M")
     who = escape(chunk.shorten(post.author, 64)) or "someone"
     label = f"{kind} · " if kind else ""
@@ -89,7 +90,8 @@ def post_lines(post: PostSummary, *, zone_label: str, kind: str | None = None, s
         line += f" — {post.engagement} reactions ({post.boosts} boosts, {post.favourites} favourites, "
         line += f"{post.replies} replies) for {post.followers} followers"
     url = plain_url(post.url) or plain_url(post.uri)
-    return [line, f"  {url}"] if url else [line]
+    # One unit for the packer, so a message split never separates a post from its link.
+    return [f"{line}\n  {url}"] if url else [line]
 
 
 def brand_lines(brand: BrandDigest, zone: str) -> list[str]:
@@ -152,7 +154,8 @@ def render(digest: Digest, *, with_chart: bool = True) -> Rendered:
         return Rendered([_message(content, [], filename)], filename)
 
     branded = sum(b.mentions for b in digest.brands)
-    summary = f"{digest.total_posts} posts collected, {branded} brand mentions, {digest.unbranded_posts} without a brand."
+    summary = (f"{digest.total_posts} posts collected, {branded} brand mentions, "
+               f"{digest.unbranded_posts} without a brand.")
     overview: dict[str, Any] = {
         "title": "Overview",
         "color": _COLOURS["overview"],
@@ -210,7 +213,7 @@ def brand_embeds(brand: BrandDigest, zone: str) -> list[dict[str, Any]]:
 def _message(content: str, embeds: list[dict[str, Any]], filename: str | None) -> dict[str, Any]:
     payload: dict[str, Any] = {"content": content, "embeds": embeds, "allowed_mentions": dict(NO_MENTIONS)}
     if filename:
-        payload["attachments"] = [{"id": 0, "filename": filename, "description": "Mentions per brand, 14 days"}]
+        payload["attachments"] = [{"id": "0", "filename": filename, "description": "Mentions per brand, 14 days"}]
     return payload
 
 

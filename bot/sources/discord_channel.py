@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import discord
@@ -83,9 +83,10 @@ class DiscordChannelTimeline:
                 guild = getattr(channel, "guild", None)
                 self._guild_id = guild.id if guild is not None else 0
                 self._channel_name = getattr(channel, "name", "") or ""
-            data: list[dict[str, Any]] = await client.http.logs_from(
+            # The raw JSON: bot flags, webhook ids and message types decide what is a customer post.
+            data = cast(list[dict[str, Any]], await client.http.logs_from(
                 self.channel_id, PAGE_SIZE, before=before, after=after
-            )
+            ))
             own_id = client.user.id if client.user else None
         except Exception as exc:
             raise self._error(exc) from exc

@@ -1,0 +1,193 @@
+"""discord.py over real HTTP against the local Discord fake: login, history, sending, 429s, 5xx and validation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from discord.http import Route
+from sqlalchemy import select
+
+from bot.config import BrandConfig, Config
+from bot.demo_servers.discord_fake import BodyValidator, FakeDiscord
+from bot.digest.deliver import DigestService
+from bot.discord_rest import DiscordConnection
+from bot.ingest import Ingestor
+from bot.matching import BrandMatcher
+from bot.pipeline import Pipeline
+from bot.sinks.discord_sink import DeliveryError, DiscordSink
+from bot.sources.discord_channel import DiscordChannelTimeline
+from storage.db import Database
+from storage.models import PostRow
+from tests.digest.seeding import post, store
+
+AMS = ZoneInfo("Europe/Amsterdam")
+WATCHED, DIGEST = 234567890123456789, 123456789012345678
+TOKEN = "fake-token"
+
+
+@pytest.fixture
+async def fake(discord_rules: BodyValidator) -> AsyncIterator[FakeDiscord]:
+    """The fake on a free local port, with a watched channel and a digest channel; Route.BASE restored after."""
+    server = FakeDiscord(schema=discord_rules.schema)
+    server.add_channel(WATCHED, name="support")
+    server.add_channel(DIGEST, name="digest")
+    await server.start()
+    base = Route.BASE
+    yield server
+    Route.BASE = base  # type: ignore[misc]
+    await server.close()
+
+
+@pytest.fixture
+async def connection(fake: FakeDiscord) -> AsyncIterator[DiscordConnection]:
+    conn = DiscordConnection(TOKEN, fake.url)
+    yield conn
+    await conn.close()
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def ingestor(db: Database) -> Ingestor:
+    return Ingestor(db, Pipeline(BrandMatcher([BrandConfig(name="Acme", terms=["acme"])])))
+
+
+async def test_history_is_read_through_api_base_oldest_gap_free(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=5)
+    for i in range(150):
+        fake.add_message(WATCHED, f"acme message {i}", when=start + timedelta(minutes=i))
+    fake.add_message(WATCHED, "I am a bot", bot=True, author="helper")
+    timeline = DiscordChannelTimeline(connection, WATCHED)
+
+    result = await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+    fake.add_message(WATCHED, "acme one more")
+    again = await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+
+    assert (result.new, again.new) == (150, 1)
+    assert ("GET", "/api/v10/users/@me") in fake.requests
+    with sqlite_db.transaction() as session:
+        uris = list(session.scalars(select(PostRow.uri)))
+    assert all(u.startswith(f"https://discord.com/channels/900000000000000001/{WATCHED}/") for u in uris)
+
+
+async def test_the_backfill_stops_at_the_configured_window(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    now = datetime.now(UTC)
+    fake.add_message(WATCHED, "acme old news", when=now - timedelta(days=3))
+    fake.add_message(WATCHED, "acme fresh", when=now - timedelta(hours=1))
+    result = await ingestor(sqlite_db).poll(DiscordChannelTimeline(connection, WATCHED), backfill=timedelta(days=1))
+    with sqlite_db.transaction() as session:
+        assert list(session.scalars(select(PostRow.text))) == ["acme fresh"]
+    assert result.ok
+
+
+async def test_missing_intent_is_reported_at_login_with_what_to_enable(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.message_content = False
+    fake.add_message(WATCHED, "acme is broken")
+    with caplog.at_level(logging.ERROR):
+        result = await ingestor(sqlite_db).poll(DiscordChannelTimeline(connection, WATCHED), backfill=timedelta(1))
+    assert connection.message_content_enabled is False
+    assert result.error_kind == "forbidden"
+    assert any("Message Content Intent" in r.getMessage() for r in caplog.records)
+
+
+async def test_access_errors_name_the_channel_and_what_to_fix(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    fake.add_channel(345678901234567890, readable=False)
+    hidden = DiscordChannelTimeline(connection, 345678901234567890)
+    blocked = await ingestor(sqlite_db).poll(hidden, backfill=timedelta(1))
+    unknown = await ingestor(sqlite_db).poll(DiscordChannelTimeline(connection, 1), backfill=timedelta(1))
+    assert blocked.error_kind == "forbidden" and "345678901234567890" in (blocked.error or "")
+    assert unknown.error_kind == "not_found"
+
+
+def service(db: Database, connection: DiscordConnection, **sink: Any) -> DigestService:
+    config = Config.model_validate({
+        "timezone": "Europe/Amsterdam",
+        "brands": [{"name": f"Brand{i}", "terms": [f"brand{i}"]} for i in range(8)],
+        "discord": {"digest_channel": DIGEST},
+    })
+    return DigestService(config, db, DiscordSink(connection, sleep=no_sleep, **sink))
+
+
+def busy_day(db: Database) -> None:
+    store(db, [post(datetime(2026, 3, 10, 10, i % 60, tzinfo=AMS), f"@everyone <@1> **{i}** " + "broken " * 60,
+                    brands=[f"Brand{i % 8}"], cx="question", reactions=(i, 0, 0)) for i in range(80)])
+
+
+async def test_the_digest_reaches_discord_valid_with_its_chart_and_pinging_no_one(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    busy_day(sqlite_db)
+    result = await service(sqlite_db, connection).deliver(date(2026, 3, 10))
+    assert result.status == "sent" and fake.rejected == []
+    assert [r.message_id for r in fake.received] == result.message_ids and len(result.message_ids) > 1
+    assert list(fake.received[0].files) == ["merkwacht-2026-03-10.png"]
+    assert fake.received[0].files["merkwacht-2026-03-10.png"].startswith(b"\x89PNG")
+    assert all(r.body["allowed_mentions"] == {"parse": []} for r in fake.received)
+
+
+async def test_a_429_is_waited_out_and_the_message_sent_once(
+    fake: FakeDiscord, connection: DiscordConnection
+) -> None:
+    fake.fail("POST", "/messages", 429, retry_after=0.05)
+    message_id = await DiscordSink(connection, sleep=no_sleep).send(DIGEST, {"content": "hello",
+                                                                              "allowed_mentions": {"parse": []}})
+    assert [r.message_id for r in fake.received] == [message_id]
+    assert fake.requests.count(("POST", f"/api/v10/channels/{DIGEST}/messages")) == 2
+
+
+async def test_a_lost_response_is_retried_and_discord_deduplicates_it_by_nonce(
+    fake: FakeDiscord, connection: DiscordConnection
+) -> None:
+    # Discord posts the message, then the answer is lost as a 502; discord.py retries with the same nonce.
+    fake.fail("POST", "/messages", 502, after_effect=True)
+    payload = {"content": "digest", "allowed_mentions": {"parse": []}, "nonce": "n0123.0", "enforce_nonce": True}
+    message_id = await DiscordSink(connection, sleep=no_sleep).send(DIGEST, payload)
+    posted = [m for m in fake.channels[DIGEST].messages if m["content"] == "digest"]
+    assert [m["id"] for m in posted] == [message_id]
+
+
+async def test_an_outage_is_retried_with_backoff_then_reported_and_left_pending(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    fake.fail("POST", "/messages", 503, times=100)
+    svc = service(sqlite_db, connection)
+    assert isinstance(svc.sink, DiscordSink)
+    svc.sink = DiscordSink(connection, retries=3, backoff=2.0, sleep=sleep)
+    with caplog.at_level(logging.ERROR):
+        result = await svc.deliver(date(2026, 3, 10))
+    assert result.status == "failed" and "unavailable" in (result.error or "")
+    assert delays == [2.0, 4.0, 8.0]
+    assert any("not delivered" in r.getMessage() for r in caplog.records)
+
+    fake.faults.clear()
+    retried = await svc.deliver(date(2026, 3, 10))
+    assert retried.status == "sent" and len(fake.received) == 1
+
+
+async def test_the_fake_refuses_what_discord_would(fake: FakeDiscord, connection: DiscordConnection) -> None:
+    sink = DiscordSink(connection, sleep=no_sleep)
+    with pytest.raises(DeliveryError) as caught:
+        await sink.send(DIGEST, {"content": "x" * 2001})
+    assert caught.value.permanent and "50035" in str(caught.value)
+    with pytest.raises(DeliveryError):
+        await sink.send(DIGEST, {"embeds": [{"title": "t" * 257}]})
+    assert len(fake.rejected) == 2 and fake.received == []
