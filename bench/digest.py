@@ -46,6 +46,7 @@ def generate(db: Database, total: int, end: date) -> None:
         posts, mentions, tags = [], [], []
         for pid in range(next_id, min(next_id + BATCH, total + 1)):
             created = start + timedelta(seconds=rng.random() * span)
+            sentiment = rng.choice(["positive", "neutral", "negative"])
             origin = rng.choice(INSTANCES)
             posts.append({
                 "id": pid, "uri": f"{origin}/statuses/{pid}", "source": "mastodon", "origin": origin,
@@ -55,13 +56,13 @@ def generate(db: Database, total: int, end: date) -> None:
                 "text": " ".join(rng.choices(WORDS, k=18)), "language": "en", "replies": rng.randint(0, 5),
                 "boosts": rng.randint(0, 10), "favourites": rng.randint(0, 20), "sensitive": False,
                 "spoiler_text": "", "in_reply_to": None,
-                "sentiment": rng.choice(["positive", "neutral", "negative"]), "sentiment_score": 0.0,
+                "sentiment": sentiment, "sentiment_score": 0.0,
                 "cx": rng.choice(["complaint", "question", "praise", "other", "other", "other"]), "topics": None,
             })
             # Most posts come in through a brand's hashtag or term; some mention two brands, some none.
             for brand in rng.sample(BRANDS, rng.choice([0, 1, 1, 1, 1, 2])):
                 mentions.append({"post_id": pid, "brand": brand, "kind": "term", "matched": brand.lower(),
-                                 "created_at": created})
+                                 "created_at": created, "sentiment": sentiment})
             for tag in rng.sample(TAGS, rng.randint(0, 3)):
                 tags.append({"post_id": pid, "tag": tag, "created_at": created})
         with db.transaction() as session:

@@ -6,6 +6,7 @@ thousands of terms are configured. Matching ignores case and accents and respect
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,12 @@ from bot.config import BrandConfig
 from bot.model import BrandMatch, Post
 
 
+# The combining diacritics of Latin, Cyrillic, Hebrew and Arabic script (others stay: matching is then merely
+# accent-sensitive there); one regex pass is an order of magnitude faster than testing every character.
+_COMBINING = re.compile("[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"
+                        "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of `text`: `Café ACME` -> `cafe acme`.
 
@@ -24,7 +31,7 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _COMBINING.sub("", decomposed)
 
 
 def _is_word_char(ch: str) -> bool:

@@ -82,10 +82,9 @@ def mention_series_query(brands: Sequence[str], bounds: Sequence[datetime]) -> S
     """Distinct mentioning posts per (brand, day index, sentiment) for the days between consecutive `bounds`."""
     # The day index is a CASE over the ordered boundaries: one pass over the range, no date functions per dialect.
     day = case(*[(MentionRow.created_at < b, i) for i, b in enumerate(bounds[1:])], else_=None).label("day")
-    sentiment = func.coalesce(PostRow.sentiment, "unknown").label("sentiment")
+    sentiment = func.coalesce(MentionRow.sentiment, "unknown").label("sentiment")
     return (
         select(MentionRow.brand, day, sentiment, func.count(func.distinct(MentionRow.post_id)))
-        .join(PostRow, PostRow.id == MentionRow.post_id)
         .where(MentionRow.brand.in_(brands), MentionRow.created_at >= bounds[0], MentionRow.created_at < bounds[-1])
         .group_by(MentionRow.brand, day, sentiment)
     )

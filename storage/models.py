@@ -117,14 +117,16 @@ class MentionRow(Base):
     """One reason a post mentions a brand: the configured term, hashtag or handle that matched."""
 
     __tablename__ = "mentions"
-    __table_args__ = (Index("ix_mentions_brand_created_at", "brand", "created_at"),)
+    # Covering the digest's per-brand, per-day, per-sentiment counts: an index-only range scan.
+    __table_args__ = (Index("ix_mentions_brand_created_at_sentiment", "brand", "created_at", "sentiment", "post_id"),)
 
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
     brand: Mapped[str] = mapped_column(String(255), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     matched: Mapped[str] = mapped_column(String(255), primary_key=True)
-    # Copied from the post: the digest counts mentions per brand per day without touching `posts`.
+    # Copied from the post: the digest counts mentions per brand, day and sentiment without touching `posts`.
     created_at: Mapped[datetime]
+    sentiment: Mapped[str | None] = mapped_column(String(16))
 
 
 class PollCursorRow(Base):

@@ -78,8 +78,12 @@ def _post_values(post: Post, item: AnalysedPost, now: datetime) -> dict[str, Any
 def _children(post_id: int, item: AnalysedPost) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     created = item.post.created_at
     tags = [{"post_id": post_id, "tag": t, "created_at": created} for t in dict.fromkeys(item.post.tags)]
+    sentiment = item.analysis.sentiment if item.analysis else None
     mentions = [
-        {"post_id": post_id, "brand": m.brand, "kind": m.kind, "matched": m.matched, "created_at": created}
+        {
+            "post_id": post_id, "brand": m.brand, "kind": m.kind, "matched": m.matched, "created_at": created,
+            "sentiment": sentiment,
+        }
         for m in dict.fromkeys(item.matches)
     ]
     return tags, mentions
