@@ -90,8 +90,16 @@ def run(ctx: Context) -> None:
     """Run the daemon: poll every source on schedule until SIGTERM or Ctrl-C."""
     from bot.daemon import Application
 
+    _apply_config_log_format(ctx.config)
     app = Application(ctx.config)
     asyncio.run(app.run())
+
+
+def _apply_config_log_format(config: Config) -> None:
+    # `[ops] log_format` applies unless --log-format was given on the command line, which always wins.
+    root = click.get_current_context().find_root()
+    if config.ops.log_format and root.get_parameter_source("log_format") == click.core.ParameterSource.DEFAULT:
+        setup_logging(logging.getLevelName(logging.getLogger().level), config.ops.log_format)
 
 
 @cli.command()

@@ -16,6 +16,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.backoff import BackoffPolicy
 from bot.config import Config
+from bot.digest.deliver import Delivery, DigestService
+from bot.digest.schedule import DailyTrigger
+from bot.discord_rest import DiscordConnection
 from bot.durations import format_duration
 from bot.ingest import Ingestor, PollResult, Progress
 from bot.logs import hide_secrets
@@ -23,7 +26,10 @@ from bot.matching import BrandMatcher
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PostAnalyser
+from bot.refresh import EngagementRefresher, RefreshResult
+from bot.sinks.discord_sink import DiscordSink
 from bot.sources.base import Timeline
+from bot.sources.discord_channel import DiscordChannelTimeline
 from bot.sources.mastodon import MastodonHashtagTimeline, make_client
 from bot.sources.ratelimit import RequestBudget
 from bot.watch_live import LiveWatchList
@@ -63,8 +69,11 @@ class Application:
         client_factory: ClientFactory = make_client,
         analyser: PostAnalyser | None = None,
         watch_refresh: float = 5.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self._clock = clock
+        """Wall-clock time for the request budgets (tests pass one they can move forward)."""
         self.db = db or Database(config.storage.url)
         self.pipeline = Pipeline(
             BrandMatcher(config.brands),
@@ -82,11 +91,18 @@ class Application:
         self._alerted: set[str] = set()
         """Outages already reported at error level, so a revoked token is one alert, not one per poll."""
         self.ops_server: OpsServer | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        """Polls running now, so a shutdown can wait for their transactions."""
         self.watches = LiveWatchList(self.db, config)
         self._matcher_brands = list(config.brands)
         self.watch_refresh = watch_refresh
         """Seconds between looks for run-time watch changes (`watch add/remove` from the CLI or Discord)."""
         hide_secrets([*(i.token() for i in config.mastodon.instances), config.discord.token()])
+        discord_token = config.discord.token()
+        self.discord = DiscordConnection(discord_token, config.discord.api_base) if discord_token else None
+        """The REST client shared by the channel timelines and the digest; None without a token (Mastodon only)."""
+        sink = DiscordSink(self.discord, retries=config.discord.digest_retries) if self.discord else None
+        self.digests = DigestService(config, self.db, sink)
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
@@ -100,7 +116,7 @@ class Application:
     def budget(self, url: str) -> RequestBudget:
         """The request budget of one instance, shared by all its hashtags."""
         if url not in self._budgets:
-            self._budgets[url] = RequestBudget()
+            self._budgets[url] = RequestBudget(clock=self._clock)
         return self._budgets[url]
 
     def timelines(self) -> list[Timeline]:
@@ -112,6 +128,8 @@ class Application:
         for url, tag in watchlist.timelines:
             client, budget = self.mastodon_client(url), self.budget(url)
             out.append(MastodonHashtagTimeline(client, url, tag, budget))
+        if self.discord is not None:
+            out.extend(DiscordChannelTimeline(self.discord, channel) for channel in watchlist.channels)
         return out
 
     def watchlist(self) -> EffectiveWatchList:
@@ -150,7 +168,9 @@ class Application:
     async def poll(self, timeline: Timeline, progress: Progress | None = None) -> PollResult:
         """Poll one timeline, log and count what it did, and postpone its next poll while it keeps failing."""
         started = time.monotonic()
-        result = await self.ingestor.poll(timeline, backfill=self.config.mastodon.backfill, progress=progress)
+        self._track(asyncio.current_task())
+        backfill = self.config.discord.backfill if timeline.source == "discord" else self.config.mastodon.backfill
+        result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
         self._count(timeline, result, time.monotonic() - started)
         if result.ok:
             self._report_success(timeline, result)
@@ -252,10 +272,54 @@ class Application:
         postponed = self._first_runs()
         for timeline in self.timelines():
             self._add_poll_job(scheduler, timeline, postponed)
+        refresh = self.config.mastodon.refresh_interval.total_seconds()
+        for instance in self.config.mastodon.instances:
+            scheduler.add_job(
+                self.refresh_engagement, IntervalTrigger(seconds=refresh, jitter=int(refresh / 10) or None),
+                args=[instance.url], id=f"refresh:{instance.url}", name=f"refresh engagement on {instance.url}",
+                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(refresh)), replace_existing=True,
+            )
+        self._schedule_digest(scheduler)
+
+    def _schedule_digest(self, scheduler: AsyncIOScheduler) -> None:
+        settings = self.config.discord
+        if self.discord is None or settings.digest_channel is None:
+            why = "no Discord token" if self.discord is None else "no [discord] digest_channel"
+            log.warning("daily digests are NOT delivered: %s (set %s in the environment and digest_channel in the "
+                        "config); `merkwacht digest --dry-run` still shows them", why, settings.token_env)
+            if self.discord is None and settings.watch_channels:
+                log.warning("Discord channels are not watched either: no Discord token")
+            return
+        at = self.config.schedule.digest_at
+        # A restart after a missed run delivers it late; the digest row keeps a second run from posting twice.
         scheduler.add_job(
-            self.reconcile, IntervalTrigger(seconds=self.watch_refresh), args=[scheduler], id="watchlist",
-            name="apply watch list changes", max_instances=1, coalesce=True, replace_existing=True,
+            self.deliver_digest, DailyTrigger(at, self.config.zone), id="digest", name=f"daily digest at {at:%H:%M}",
+            max_instances=1, coalesce=True, misfire_grace_time=6 * 3600, replace_existing=True,
         )
+        scheduler.add_job(self.catch_up_digests, id="digest-catch-up", name="digests missed while stopped",
+                          next_run_time=datetime.now(UTC), misfire_grace_time=None, replace_existing=True)
+
+    async def deliver_digest(self) -> Delivery:
+        """The cron job: yesterday's digest (local calendar day), sent once."""
+        self._track(asyncio.current_task())
+        return self._count_digest(await self.digests.deliver_previous_day())
+
+    async def catch_up_digests(self) -> list[Delivery]:
+        """After a start: the digests missed while stopped, each sent once."""
+        self._track(asyncio.current_task())
+        return [self._count_digest(d) for d in await self.digests.catch_up()]
+
+    def _count_digest(self, delivery: Delivery) -> Delivery:
+        if delivery.status == "sent":
+            self.metrics.digests_sent.labels(str(delivery.channel_id)).inc()
+        elif delivery.status == "failed":
+            self.metrics.digest_errors.labels(str(delivery.channel_id)).inc()
+        return delivery
+
+    async def refresh_engagement(self, instance_url: str) -> RefreshResult:
+        """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
+        refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
+        return await refresher.refresh(self.mastodon_client(instance_url), instance_url)
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()
@@ -269,7 +333,7 @@ class Application:
             name=f"poll {timeline_key(timeline)}",
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=int(interval),
+            misfire_grace_time=max(1, int(interval)),
             next_run_time=max(now, postponed.get(timeline_key(timeline), now)),
             replace_existing=True,
         )
@@ -295,18 +359,39 @@ class Application:
         self.scheduler = scheduler
         self.schedule(scheduler)
         if not scheduler.get_jobs():
-            log.warning("nothing to watch: add [[mastodon.instances]] and hashtags or brands to the config")
+            log.warning("nothing to watch yet: add [[mastodon.instances]] and hashtags or brands to the config, "
+                        "or use `merkwacht watch add`")
+        # Run-time watch changes (CLI, Discord) are applied by this job, so they need no restart.
+        scheduler.add_job(
+            self.reconcile, IntervalTrigger(seconds=self.watch_refresh), args=[scheduler], id="watchlist",
+            name="apply watch list changes", max_instances=1, coalesce=True, replace_existing=True,
+        )
         scheduler.start()
         log.info("merkwacht is running: %d jobs", len(scheduler.get_jobs()))
+        from bot.discord_bot.client import start_gateway
+
+        # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
+        gateway = start_gateway(self)
         try:
             await stop.wait()
         finally:
             log.info("stopping: waiting for running polls to finish")
             scheduler.shutdown(wait=False)
+            if gateway is not None:
+                gateway.cancel()
+                await asyncio.gather(gateway, return_exceptions=True)
             await self._drain()
             if self.ops_server is not None:
                 await self.ops_server.stop()
+            if self.discord is not None:
+                await self.discord.close()
             self.close()
+
+    def _track(self, task: asyncio.Task[Any] | None) -> None:
+        # APScheduler runs each job as a task named after its executor, not after the job: keep our own list.
+        if task is not None and task not in self._in_flight:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
 
     def scheduler_running(self) -> bool:
         """Whether the scheduler is running (what /healthz reports)."""
@@ -314,7 +399,7 @@ class Application:
 
     async def _drain(self, grace: float = 8.0) -> None:
         # Jobs are asyncio tasks on this loop; each page commits in a thread, so waiting lets it land.
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and "poll" in repr(t.get_coro())]
+        tasks = [t for t in self._in_flight if t is not asyncio.current_task() and not t.done()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace)
             # A poll still waiting on a hung server is given up (its network thread is abandoned); a page being

@@ -113,6 +113,9 @@ class MastodonHashtagTimeline:
                 # The budget saw the 429's headers (Retry-After, X-RateLimit-Reset) through the response hook.
                 error.retry_after = self.budget.wait() or None
             raise error from exc
+        finally:
+            if self.budget is not None:
+                self.budget.finished()
         if not isinstance(statuses, list):
             raise SourceError("malformed", f"expected a list of statuses, got {type(statuses).__name__}")
         try:

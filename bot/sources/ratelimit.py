@@ -22,6 +22,10 @@ DEFAULT_LIMIT = 300
 """Mastodon's default: requests per window."""
 DEFAULT_WINDOW = 300.0
 """Mastodon's default window, in seconds."""
+RESET_MARGIN = 1.0
+"""Seconds added to a reset time: epoch resets are truncated to the second, and clocks differ a little."""
+PROBE_WAIT = 10.0
+"""The longest other requests wait (in their worker threads) while the first one learns the instance's limits."""
 
 
 def parse_reset(value: str, now: float) -> float | None:
@@ -76,9 +80,13 @@ class RequestBudget:
         self.reserve = reserve
         """Requests left unspent for what the budget does not see first (Mastodon.py's instance look-up, a retry)."""
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._remaining = limit
         self._reset: float | None = None
+        self._probing = False
+        self._answered = False
+        self._known = False
+        """Whether an answer has told us the instance's limits (until then, one request at a time)."""
         self.deferred = 0
         """Requests refused so far because the budget was spent (for metrics and tests)."""
         self.throttled = 0
@@ -88,29 +96,46 @@ class RequestBudget:
         # A window that has ended has refilled; without a known window, start one at the first request.
         if self._reset is None:
             self._reset = now + self.window
-        elif now >= self._reset:
+        elif now >= self._reset + RESET_MARGIN:
             self._remaining = self.limit
             self._reset = now + self.window
+
+    def _until_reset(self, now: float) -> float:
+        assert self._reset is not None
+        return max(self._reset + RESET_MARGIN - now, 1.0)
 
     def take(self) -> float:
         """Spend one request: 0.0 if it may go now, else the seconds until the budget refills (nothing spent)."""
         with self._lock:
             now = self._clock()
             self._roll(now)
-            assert self._reset is not None
+            if not self._known:
+                # Until an answer says what this instance allows, a burst of 50 first polls must not go out at once:
+                # the others wait for the first answer (or give up waiting and go, if it never comes).
+                self._lock.wait_for(lambda: self._known or not self._probing, timeout=PROBE_WAIT)
+                if not self._known:
+                    self._probing = True
+                now = self._clock()
+                self._roll(now)
             if self._remaining <= self.reserve:
                 self.deferred += 1
-                return max(self._reset - now, 1.0)
+                return self._until_reset(now)
             self._remaining -= 1
             return 0.0
+
+    def finished(self) -> None:
+        """A request ended, answered or not; a probe that got no answer (a reset, a timeout) lets the next one try."""
+        with self._lock:
+            self._probing = False
+            self._known = self._known or self._answered
+            self._lock.notify_all()
 
     def wait(self) -> float:
         """Seconds until a request may go again (0.0 when one may go now), without spending anything."""
         with self._lock:
             now = self._clock()
             self._roll(now)
-            assert self._reset is not None
-            return 0.0 if self._remaining > self.reserve else max(self._reset - now, 1.0)
+            return 0.0 if self._remaining > self.reserve else self._until_reset(now)
 
     @property
     def remaining(self) -> int:
@@ -128,18 +153,18 @@ class RequestBudget:
         retry_header = headers.get("Retry-After")
         retry_after = parse_retry_after(retry_header, now) if retry_header else None
         with self._lock:
+            # An answer, with headers or without (then the defaults stand), means the instance's limits are known
+            # once the probe's call is over (Mastodon.py's own instance look-up is then cached too).
+            self._answered = True
             if limit is not None and limit > 0:
                 self.limit = limit
+            self._roll(now)
             if reset is not None and reset > now:
-                if self._reset is None or reset > self._reset + 1:
-                    # A new window on the server: its count is the truth, ours belonged to the old one.
-                    self._reset = reset
-                    if remaining is not None:
-                        self._remaining = remaining
-                elif remaining is not None:
-                    # Answers to concurrent requests arrive out of order: the lowest count is the latest.
-                    self._remaining = min(self._remaining, remaining)
-            elif remaining is not None:
+                # The server knows when its window ends (ours was a guess until now).
+                self._reset = reset
+            if remaining is not None:
+                # Never raise the count from an answer: requests sent after it are already spent, and answers to
+                # concurrent requests arrive out of order. The lowest count is the safe one; a new window refills.
                 self._remaining = min(self._remaining, remaining)
             if status == 429:
                 self.throttled += 1

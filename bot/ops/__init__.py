@@ -1,0 +1,1 @@
+"""Running unattended: the health and metrics endpoint, and the metrics themselves."""

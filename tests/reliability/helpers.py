@@ -1,0 +1,50 @@
+"""Building blocks for the reliability tests: configs pointed at local servers, a clock that tests move forward."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.config import Config, parse_config
+from tests.ingest.helpers import stored
+
+
+class FakeClock:
+    """Wall-clock time that only moves when the test says so (for rate-limit windows of minutes)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass."""
+        self.now += seconds
+
+
+def config_for(
+    db_url: str,
+    instances: Sequence[str],
+    *,
+    hashtags: Sequence[str] = ("koffie",),
+    request_timeout: str = "10s",
+    poll_timeout: str = "60s",
+    ops: str = "http_enabled = false",
+    extra: str = "",
+) -> Config:
+    """A config watching `hashtags` on each instance, with the network limits a test needs."""
+    blocks = "".join(f'\n[[mastodon.instances]]\nurl = "{url}"\n' for url in instances)
+    tags = ", ".join(f'"{t}"' for t in hashtags)
+    return parse_config(
+        f'timezone = "Europe/Amsterdam"\n[storage]\nurl = "{db_url}"\n'
+        f'[ops]\npoll_timeout = "{poll_timeout}"\n{ops}\n'
+        f'[mastodon]\nhashtags = [{tags}]\nbackfill = "24h"\nrequest_timeout = "{request_timeout}"\n{blocks}{extra}'
+    )
+
+
+def stored_ids(app: Any, origin: str) -> list[str]:
+    """The remote ids stored for `origin`, one per stored sighting (so a duplicate would show twice)."""
+    return [r.remote_id for r in stored(app, "SELECT remote_id FROM post_sources WHERE origin = :o", o=origin)]
