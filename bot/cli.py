@@ -139,11 +139,17 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
     app.close()
     failed = 0
     for timeline, result in zip(timelines, results, strict=True):
+        # Our own request budget holding a timeline back is not a failure of the source: it is read next time.
+        deferred = result.error_kind == "deferred"
+        errors = 0 if result.ok or deferred else 1
         line = (
             f"{timeline_key(timeline)}: {result.new} new, {result.duplicate} duplicate, "
-            f"{result.skipped} skipped, {0 if result.ok else 1} errors"
+            f"{result.skipped} skipped, {errors} errors"
         )
-        if not result.ok:
+        if deferred:
+            wait = f", next try in {result.retry_after:.0f}s" if result.retry_after else ""
+            line += f" (deferred: the instance's request budget is spent{wait})"
+        elif not result.ok:
             failed += 1
             line += f" ({result.error_kind}: {result.error})"
         click.echo(line)

@@ -26,6 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.durations import DurationError, parse_duration
 from bot.tomlpos import locate_key
@@ -138,6 +140,15 @@ class StorageConfig(_Section):
     def _looks_like_url(cls, value: str) -> str:
         if "://" not in value:
             raise ValueError(f"{value!r} is not an SQLAlchemy URL like 'sqlite:///merkwacht.db'")
+        try:
+            password = make_url(value).password
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not an SQLAlchemy URL like 'sqlite:///merkwacht.db'") from None
+        if password:
+            raise ValueError(
+                "the URL holds a password, and secrets never go in the config file: remove it and set PGPASSWORD "
+                "(or use ~/.pgpass), which PostgreSQL's client reads by itself"
+            )
         return value
 
 

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest
+from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest, SourceGap
 from storage import digest_queries as q
+from storage.health import outages
 
 CHART_DAYS = 14
 """Days shown in the chart, ending with the digest day; also covers the day before and the 7-day average."""
@@ -28,6 +29,24 @@ def day_bounds(first: date, days: int, zone: ZoneInfo) -> list[datetime]:
 def previous_local_day(now: datetime, zone: ZoneInfo) -> date:
     """The calendar day before `now` in `zone`: what a digest sent at `now` covers."""
     return now.astimezone(zone).date() - timedelta(days=1)
+
+
+MIN_GAP = timedelta(minutes=15)
+"""Outages shorter than this (a failed poll retried minutes later) lose nothing worth a note: the cursor catches up."""
+
+
+def source_gaps(session: Session, start: datetime, end: datetime) -> list[SourceGap]:
+    """The sources that were down for a while during [start, end)."""
+    gaps = []
+    for outage in outages(session, start, min_duration=MIN_GAP):
+        if outage.started_at >= end:
+            continue
+        if outage.source == "discord":
+            name = f"Discord channel {outage.scope}"
+        else:
+            name = f"{outage.origin.split('://', 1)[-1]} #{outage.scope}"
+        gaps.append(SourceGap(name, outage.started_at, outage.ended_at, outage.errors))
+    return gaps
 
 
 def build_digest(
@@ -78,4 +97,5 @@ def build_digest(
         unbranded_posts=unbranded,
         total_posts=total,
         series=chart,
+        gaps=source_gaps(session, start, end),
     )

@@ -65,6 +65,18 @@ class BrandDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceGap:
+    """A source that could not be read during part of the digest's day, so its numbers may be low."""
+
+    name: str
+    """`mastodon.social #acme`, `Discord channel 1234`."""
+    started_at: datetime
+    ended_at: datetime | None
+    """None while it is still down."""
+    failed_polls: int
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """Everything one day's digest says."""
 
@@ -81,6 +93,8 @@ class Digest:
     total_posts: int
     series: dict[str, list[DayCounts]]
     """Per brand, the 14 days up to and including `day`, oldest first: the chart's data."""
+    gaps: list[SourceGap] = field(default_factory=list)
+    """Sources that were down during the day: a dip in the numbers is never left unexplained."""
 
     @property
     def is_empty(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,11 +26,22 @@ _MARKDOWN = re.compile(r"([\\*_~`|<>\[\]()#:\-@!])")
 _WHITESPACE = re.compile(r"\s+")
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9._~!$&'+,;=:@%/?#\-]*)?")
+# Direction overrides and isolates (and the invisible marks around them) can make a line read backwards
+# (`txt.exe` shown as `exe.txt`); lone surrogates cannot even be encoded for Discord.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Zalgo text stacks dozens of combining marks on one letter; two per letter is all any real script needs here.
+_MARK_PILE = re.compile("([\u0300-\u036f\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{2})"
+                        "[\u0300-\u036f\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _COLOURS = {"overview": 0x5865F2, "brand": 0x2B8A3E, "quiet": 0x868E96}
 
 
 def escape(text: str) -> str:
-    """Untrusted text made inert on one line: whitespace folded, Markdown escaped, no mention can form."""
+    """Untrusted text made inert on one line: whitespace folded, Markdown escaped, no mention can form.
+
+    Also stripped: direction overrides, lone surrogates (shown as U+FFFD) and piles of combining marks.
+    """
+    text = _MARK_PILE.sub(r"\1", _LONE_SURROGATE.sub("\ufffd", _BIDI_CONTROLS.sub("", text)))
     flat = _WHITESPACE.sub(" ", text).strip()
     escaped = _MARKDOWN.sub(r"\\\1", flat)
     # Belt and braces with `allowed_mentions`: a zero-width space keeps @everyone from even looking like one.
@@ -125,6 +137,26 @@ def _source_name(origin: str) -> str:
     return re.sub(r"^https?://", "", origin)
 
 
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def gap_lines(digest: Digest) -> str:
+    """One line per source that was down: for how long, from when, and whether it still is."""
+    zone = ZoneInfo(digest.timezone)
+    now = datetime.now(UTC)
+    lines = []
+    for gap in digest.gaps:
+        since = gap.started_at.astimezone(zone)
+        when = f"{since:%H:%M}" if since.date() == digest.day else f"{since:%d %b %H:%M}"
+        state = f"until {gap.ended_at.astimezone(zone):%H:%M}" if gap.ended_at else "still down"
+        lines.append(f"• {escape(gap.name)}: {_span((gap.ended_at or now) - gap.started_at)} "
+                     f"(from {when}, {state}; {gap.failed_polls} failed polls)")
+    return chunk.shorten("\n".join(lines), chunk.FIELD_VALUE)
+
+
 def day_title(digest: Digest) -> str:
     """`Monday 30 March 2026`."""
     return f"{digest.day:%A} {digest.day.day} {digest.day:%B %Y}"
@@ -149,8 +181,10 @@ def render(digest: Digest, *, with_chart: bool = True) -> Rendered:
     filename = chart_filename(digest) if with_chart else None
     if digest.is_empty:
         names = ", ".join(escape(b.brand) for b in digest.brands) or "any brand"
-        content = chunk.shorten(f"{header}: a quiet day, no posts were collected and nothing mentioned {names}.",
-                                chunk.CONTENT)
+        quiet = f"{header}: a quiet day, no posts were collected and nothing mentioned {names}."
+        if digest.gaps:
+            quiet += "\nBut some sources were down, so this may be a gap, not silence:\n" + gap_lines(digest)
+        content = chunk.shorten(quiet, chunk.CONTENT)
         return Rendered([_message(content, [], filename)], filename)
 
     branded = sum(b.mentions for b in digest.brands)
@@ -167,6 +201,10 @@ def render(digest: Digest, *, with_chart: bool = True) -> Rendered:
              "inline": False},
         ],
     }
+    if digest.gaps:
+        overview["fields"].append(
+            {"name": "Sources that were down (their numbers may be low)", "value": gap_lines(digest), "inline": False}
+        )
     if filename:
         overview["image"] = {"url": f"attachment://{filename}"}
         overview["footer"] = {"text": "Chart: mentions per brand over 14 days, by sentiment"}

@@ -30,9 +30,18 @@ PAGE_SIZE = 40
 USER_AGENT = "Merkwacht/0.1 (+https://github.com/merkwacht/merkwacht)"
 
 
+CONNECTIONS_PER_INSTANCE = 16
+"""Kept-alive connections to one instance: all its hashtags may poll at once (requests' default pool keeps 10)."""
+
+
 def make_client(url: str, token: str | None, timeout: float) -> Mastodon:
     """A Mastodon.py client that works with any Mastodon-API server and raises on rate limits instead of sleeping."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=CONNECTIONS_PER_INSTANCE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return Mastodon(
+        session=session,
         api_base_url=url,
         access_token=token,
         # Takahē answers 404 to /api/v1/instance/, and ids/features differ per server: check nothing up front.

@@ -38,6 +38,7 @@ def test_the_shipped_example_is_valid_and_complete() -> None:
             "timezone (line 1): 'Mars/Olympus' is not an IANA time zone like 'Europe/Amsterdam'",
         ),
         ('[storage]\nurl = "merkwacht.db"', "storage.url (line 2): 'merkwacht.db' is not an SQLAlchemy URL"),
+        ('[storage]\nurl = "postgresql://u:hunter2@db/m"', "storage.url (line 2): the URL holds a password"),
         ('[mastodon]\nbackfill = "forever"', "mastodon.backfill (line 2): 'forever' is not a duration"),
         ('[mastodon]\nhashtags = ["koffie", "two words"]', "mastodon.hashtags (line 2): 'two words' is not a hashtag"),
         (

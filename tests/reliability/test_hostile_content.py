@@ -114,8 +114,9 @@ def test_hostile_posts_are_stored_faithfully_and_the_digest_pings_nobody(sqlite_
         assert "](https://evil.example" not in shown, "no masked link"
 
 
-@pytest.mark.xfail(strict=True, reason="bot/digest/render.escape keeps bidi overrides (U+202E); reported to the owner")
-def test_a_bidi_override_cannot_reorder_a_digest_line() -> None:
+def test_bidi_overrides_zalgo_and_lone_surrogates_cannot_garble_a_digest_line() -> None:
     from bot.digest.render import excerpt
 
-    assert "\u202e" not in excerpt("Acme \u202etxt.exe\u202c refund")
+    shown = excerpt("Acme \u202etxt.exe\u202c \u2066refund\u2069 z\u0301\u0302\u0303\u0304\u0305a \ud83d")
+
+    assert shown == "Acme txt.exe refund z\u0301\u0302a \ufffd"
