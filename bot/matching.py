@@ -16,7 +16,6 @@ import ahocorasick
 from bot.config import BrandConfig
 from bot.model import BrandMatch, Post
 
-
 # The combining diacritics of Latin, Cyrillic, Hebrew and Arabic script (others stay: matching is then merely
 # accent-sensitive there); one regex pass is an order of magnitude faster than testing every character.
 _COMBINING = re.compile("[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"

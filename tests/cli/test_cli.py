@@ -53,7 +53,9 @@ def test_poll_can_be_limited_to_some_sources(tmp_path: Path, mastodon: Any) -> N
 
     polled = invoke("--config", str(config), "poll", "--source", "#koffie")
 
-    assert polled.stdout.strip().splitlines() == [f"mastodon:{mastodon.url}#koffie: 0 new, 0 duplicate, 0 skipped, 0 errors"]
+    assert polled.stdout.strip().splitlines() == [
+        f"mastodon:{mastodon.url}#koffie: 0 new, 0 duplicate, 0 skipped, 0 errors"
+    ]
 
 
 def test_a_failing_source_is_reported_and_the_exit_code_says_so(tmp_path: Path, mastodon: Any) -> None:
@@ -86,7 +88,9 @@ def test_check_shows_what_is_watched_and_whether_the_token_is_set_but_never_its_
     config = write_config(tmp_path, mastodon.url)
 
     unset = invoke("--config", str(config), "check", env={"COLUMNS": "200"})
-    with_token = invoke("--config", str(config), "check", env={"MERKWACHT_TEST_TOKEN": "s3cr3t-value", "COLUMNS": "200"})
+    with_token = invoke(
+        "--config", str(config), "check", env={"MERKWACHT_TEST_TOKEN": "s3cr3t-value", "COLUMNS": "200"}
+    )
 
     assert unset.exit_code == 0
     assert "#koffie #acme #acmecoffee" in unset.output

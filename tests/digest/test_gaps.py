@@ -20,13 +20,39 @@ def local(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 def test_an_outage_during_the_day_is_named_with_its_length(db: Database) -> None:
     with db.transaction() as session:
-        session.add(SourceOutageRow(source="mastodon", origin="https://mastodon.social", scope="acme",
-                                    started_at=local(9, 10), ended_at=local(12, 30), errors=40, last_error="503"))
-        session.add(SourceOutageRow(source="mastodon", origin="https://mastodon.social", scope="koffie",
-                                    started_at=local(14, 0), ended_at=local(14, 5), errors=1, last_error="blip"))
-        session.add(SourceOutageRow(source="mastodon", origin="https://old.example", scope="acme",
-                                    started_at=local(9, day=DAY - timedelta(days=3)),
-                                    ended_at=local(10, day=DAY - timedelta(days=3)), errors=9, last_error="old"))
+        session.add(
+            SourceOutageRow(
+                source="mastodon",
+                origin="https://mastodon.social",
+                scope="acme",
+                started_at=local(9, 10),
+                ended_at=local(12, 30),
+                errors=40,
+                last_error="503",
+            )
+        )
+        session.add(
+            SourceOutageRow(
+                source="mastodon",
+                origin="https://mastodon.social",
+                scope="koffie",
+                started_at=local(14, 0),
+                ended_at=local(14, 5),
+                errors=1,
+                last_error="blip",
+            )
+        )
+        session.add(
+            SourceOutageRow(
+                source="mastodon",
+                origin="https://old.example",
+                scope="acme",
+                started_at=local(9, day=DAY - timedelta(days=3)),
+                ended_at=local(10, day=DAY - timedelta(days=3)),
+                errors=9,
+                last_error="old",
+            )
+        )
 
     with db.transaction() as session:
         digest = build_digest(session, DAY, zone=ZONE, brands=["Acme"])
@@ -41,9 +67,20 @@ def test_an_outage_during_the_day_is_named_with_its_length(db: Database) -> None
 
 def test_a_source_still_down_says_so(db: Database) -> None:
     with db.transaction() as session:
-        session.add(SourceHealthRow(source="discord", origin="discord", scope="1234", consecutive_errors=7,
-                                    total_errors=7, total_polls=9, posts_new=0, posts_skipped=0,
-                                    failing_since=local(20, 0), last_error="403 Missing Access"))
+        session.add(
+            SourceHealthRow(
+                source="discord",
+                origin="discord",
+                scope="1234",
+                consecutive_errors=7,
+                total_errors=7,
+                total_polls=9,
+                posts_new=0,
+                posts_skipped=0,
+                failing_since=local(20, 0),
+                last_error="403 Missing Access",
+            )
+        )
 
     with db.transaction() as session:
         digest = build_digest(session, DAY, zone=ZONE, brands=["Acme"])

@@ -24,7 +24,8 @@ def test_a_refresh_picks_up_reactions_and_edits_that_came_after_the_first_poll(d
 
     assert (result.asked, result.seen, result.error) == (1, 1, None), "only brand mentions are refreshed"
     rows = {r.text: r for r in stored(app, "SELECT text, favourites, boosts FROM posts")}
-    assert (rows["Acme is prima, maar duur #koffie"].favourites, rows["Acme is prima, maar duur #koffie"].boosts) == (3, 1)
+    edited = rows["Acme is prima, maar duur #koffie"]
+    assert (edited.favourites, edited.boosts) == (3, 1)
     assert rows["Gewoon koffie #koffie"].favourites == 0
 
 

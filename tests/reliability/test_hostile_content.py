@@ -14,8 +14,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from bot.daemon import Application
 from bot.demo_servers.discord_fake import FakeDiscord, running_in_thread
 from bot.sources.base import Page
