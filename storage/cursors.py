@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import PollCursorRow
@@ -30,14 +32,18 @@ def load_cursor(session: Session, source: str, origin: str, scope: str) -> Curso
 
 def save_cursor(session: Session, source: str, origin: str, scope: str, cursor: Cursor) -> None:
     """Record the position; commits with whatever else the session holds."""
-    row = session.get(PollCursorRow, (source, origin, scope))
-    if row is None:
-        row = PollCursorRow(source=source, origin=origin, scope=scope)
-        session.add(row)
-    row.newest_id = cursor.newest_id
-    row.backfill_before = cursor.backfill_before
-    row.backfill_done = cursor.backfill_done
-    row.updated_at = datetime.now(UTC)
+    # One upsert rather than a load and a flush: it runs once per stored page, so it is on the hot path.
+    table = PollCursorRow.__table__
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    values = {
+        "newest_id": cursor.newest_id,
+        "backfill_before": cursor.backfill_before,
+        "backfill_done": cursor.backfill_done,
+        "updated_at": datetime.now(UTC),
+    }
+    statement = module.insert(table).values(source=source, origin=origin, scope=scope, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=["source", "origin", "scope"], set_=values))
 
 
 def all_cursors(session: Session) -> list[PollCursorRow]:

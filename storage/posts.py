@@ -113,37 +113,33 @@ def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime |
     now = now or datetime.now(UTC)
     latest = _latest_per_uri(items)
     posts = POSTS
+    # Insert first: most posts in a page are new, and ON CONFLICT DO NOTHING leaves the known ones (and any a
+    # concurrent writer stored a moment ago) alone; only those are then looked up.
+    ids: dict[str, int] = {}
+    inserted: set[str] = set()
+    statement = (
+        _insert(session, posts).on_conflict_do_nothing(index_elements=["uri"]).returning(posts.c.id, posts.c.uri)
+    )
+    for row in session.execute(statement, [_post_values(i.post, i, now) for i in latest.values()]):
+        ids[row.uri] = row.id
+        inserted.add(row.uri)
+    fresh = [item for uri, item in latest.items() if uri in inserted]
     existing: dict[str, Any] = {}
-    for chunk in _chunks(list(latest)):
+    for chunk in _chunks([uri for uri in latest if uri not in inserted]):
         rows = session.execute(
             select(
                 posts.c.id, posts.c.uri, posts.c.edited_at, posts.c.replies, posts.c.boosts, posts.c.favourites
             ).where(posts.c.uri.in_(chunk))
         )
         existing.update({row.uri: row for row in rows})
-
-    fresh = [item for uri, item in latest.items() if uri not in existing]
-    ids: dict[str, int] = {row.uri: row.id for row in existing.values()}
-    inserted: set[str] = set()
-    if fresh:
-        statement = (
-            _insert(session, posts).on_conflict_do_nothing(index_elements=["uri"]).returning(posts.c.id, posts.c.uri)
-        )
-        for row in session.execute(statement, [_post_values(i.post, i, now) for i in fresh]):
-            ids[row.uri] = row.id
-            inserted.add(row.uri)
-        raced = [i.post.uri for i in fresh if i.post.uri not in inserted]
-        if raced:  # another writer stored them between our look-up and insert
-            for uri, post_id in session.execute(select(posts.c.uri, posts.c.id).where(posts.c.uri.in_(raced))):
-                ids[uri] = post_id
+    ids.update({row.uri: row.id for row in existing.values()})
 
     tag_rows: list[dict[str, Any]] = []
     mention_rows: list[dict[str, Any]] = []
     for item in fresh:
-        if item.post.uri in inserted:
-            tags, mentions = _children(ids[item.post.uri], item)
-            tag_rows += tags
-            mention_rows += mentions
+        tags, mentions = _children(ids[item.post.uri], item)
+        tag_rows += tags
+        mention_rows += mentions
 
     updated = 0
     for uri, row in existing.items():
