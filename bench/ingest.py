@@ -102,7 +102,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_merkwacht(n: int, url: str) -> dict[str, Any]:
+def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
     """Merkwacht's pipeline, page by page as a poll stores them (posts and cursor in one transaction)."""
     from bot.daemon import build_analyser
     from bot.pipeline import Pipeline
@@ -112,7 +112,7 @@ def run_merkwacht(n: int, url: str) -> dict[str, Any]:
 
     db = Database(url)
     config = parse_config('[analysis]\nlanguages = ["nl", "en"]')
-    pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config))
+    pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config) if analysis else None)
     stored = 0
     # Pages are made as they are needed, the way polls receive them, and only the pipeline's work is timed:
     # holding all the input at once would measure the benchmark's own memory and garbage collection. Pages are
@@ -213,19 +213,23 @@ def main() -> None:
         help="the baseline commits per post; a smaller run gives its rate in reasonable time",
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--no-analysis", action="store_true", help="leave out the analysis stage (issue 4) as well")
     parser.add_argument("--variant", choices=["merkwacht", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        run = run_merkwacht if args.variant == "merkwacht" else run_baseline
-        print(json.dumps(run(args.posts, args.url)))
+        if args.variant == "merkwacht":
+            print(json.dumps(run_merkwacht(args.posts, args.url, analysis=not args.no_analysis)))
+        else:
+            print(json.dumps(run_baseline(args.posts, args.url)))
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for variant, n in (("merkwacht", args.posts), ("baseline", args.baseline_posts)):
             url = _fresh_url(args.db, Path(tmp), variant)
             out = subprocess.run(
-                [sys.executable, __file__, "--variant", variant, "--posts", str(n), "--url", url],
+                [sys.executable, __file__, "--variant", variant, "--posts", str(n), "--url", url]
+                + (["--no-analysis"] if args.no_analysis else []),
                 check=True,
                 capture_output=True,
                 text=True,

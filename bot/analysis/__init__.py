@@ -42,6 +42,10 @@ def _brand_keys(brands: Sequence[str]) -> list[str]:
     return keys
 
 
+def _only_tags(sentence: _Sentence) -> bool:
+    return all(t.hashtag or t.kind in ("mention", "punct", "emoji", "emoticon") for t in sentence.tokens)
+
+
 def _mentions_brand(text: str, keys: Sequence[str]) -> bool:
     padded = f" {text.replace('@', '')} "
     return any(f" {key} " in padded for key in keys)
@@ -141,7 +145,8 @@ class Analyser:
         The case told apart: the complaint comes before the brand is first named, and the sentences that name the
         brand carry no complaint and no negative words ("Train delayed again. At least Koffiebar Bruin is warm.").
         """
-        named = [i for i, p in enumerate(parts) if _mentions_brand(p.text, keys)]
+        # A closing line of hashtags tags the whole post; it is not a sentence of its own about the brand.
+        named = [i for i, p in enumerate(parts) if _mentions_brand(p.text, keys) and not _only_tags(p)]
         if not named or named[0] == 0:
             return None
         before = parts[: named[0]]

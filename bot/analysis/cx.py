@@ -367,6 +367,18 @@ PRAISE: Mapping[str, re.Pattern[str]] = {
     "es": _rx(r"gracias", r"recomiendo", r"genial"),
 }
 
+# Thanking someone *for* something is praise even when the something was trouble ("thanks for replacing my broken
+# grinder"): the trouble words are then history, not the complaint. "Thanks for nothing" is the sarcastic exception.
+GRATITUDE: Mapping[str, re.Pattern[str]] = {
+    "en": _rx(r"(?:thanks?|thank you|shout ?out|kudos|props)(?: \S+){0,3} for(?! nothing| wasting| ruining)"),
+    "nl": _rx(
+        r"(?:bedankt|dank ?je ?wel|dank ?jullie ?wel|dank|complimenten|shoutout)(?: \S+){0,3} voor(?! niks| niets)"
+    ),
+    "de": _rx(r"(?:danke|vielen dank)(?: \S+){0,3} für(?! nichts)"),
+    "fr": _rx(r"merci(?: \S+){0,3} (?:pour|d'avoir)(?! rien)"),
+    "es": _rx(r"gracias(?: \S+){0,3} por(?! nada)"),
+}
+
 # A contrast before the brand ("luckily", "at least", "gelukkig") marks the earlier trouble as not the brand's fault.
 RELIEF = _rx(
     r"luckily",
@@ -396,6 +408,8 @@ class Cues:
     question: bool = False
     suggestion: bool = False
     praise: bool = False
+    gratitude: bool = False
+    """Thanks *for* something: praise, whatever trouble the something was."""
 
     @property
     def complaint(self) -> int:
@@ -416,24 +430,27 @@ def find_cues(
     if "en" not in langs and (include_english or not langs):
         langs.append("en")
     strong = weak = 0
-    question = suggestion = praise = False
+    question = suggestion = praise = gratitude = False
     for lang in langs:
         strong += _count(COMPLAINT_STRONG.get(lang), text)
         weak += _count(COMPLAINT_WEAK.get(lang), text)
         question = question or bool(QUESTION.get(lang, _NEVER).search(text))
         suggestion = suggestion or bool(SUGGESTION.get(lang, _NEVER).search(text))
         praise = praise or bool(PRAISE.get(lang, _NEVER).search(text))
+        gratitude = gratitude or bool(GRATITUDE.get(lang, _NEVER).search(text))
         start = _QUESTION_START.get(lang)
         if start is not None and any(start.match(s) and s.rstrip().endswith("?") for s in sentence_starts):
             question = True
     if "?" in text:
         question = True
-    return Cues(strong, weak, question, suggestion, praise)
+    return Cues(strong, weak, question, suggestion, praise or gratitude, gratitude)
 
 
 def classify(cues: Cues, compound: float, positive_at: float, negative_at: float) -> CxType:
     """The CX type from cues and the post's sentiment compound score (-1..1)."""
     evidence = cues.complaint
+    if cues.gratitude and not cues.question and evidence < 4 and compound > -0.5:
+        return "praise"
     if cues.suggestion and not (evidence >= 4 and compound <= negative_at):
         return "suggestion"
     if cues.question:

@@ -192,3 +192,34 @@ class TestTopicsAndPosts:
         assert result.language == "en"
         assert result.cx == "complaint"
         assert result.topics == ("service",)
+
+
+class TestGratitude:
+    @pytest.mark.parametrize(
+        ("text", "lang"),
+        [
+            ("Shoutout to @acmecoffee for replacing my broken grinder without any hassle. That's service! #acme", "en"),
+            ("Dank je wel Acme voor het snel vervangen van mijn kapotte molen!", "nl"),
+        ],
+    )
+    def test_thanks_for_fixing_trouble_is_praise_not_a_complaint(
+        self, analyser: Analyser, text: str, lang: str
+    ) -> None:
+        result = analyser.analyse_text(text, lang, ["Acme"])
+
+        assert (result.cx, result.sentiment) == ("praise", "positive")
+
+    @pytest.mark.parametrize(
+        ("text", "lang"),
+        [
+            ("Thanks for nothing Acme, my grinder is still broken", "en"),
+            ("Bedankt voor niks, Acme. Nog steeds kapot.", "nl"),
+        ],
+    )
+    def test_thanks_for_nothing_stays_a_complaint(self, analyser: Analyser, text: str, lang: str) -> None:
+        assert analyser.analyse_text(text, lang, ["Acme"]).cx == "complaint"
+
+    def test_a_closing_line_of_hashtags_does_not_make_the_post_about_something_else(self, analyser: Analyser) -> None:
+        result = analyser.analyse_text("Grinder broke after two days and support never answered. #acme", "en", ["Acme"])
+
+        assert result.cx == "complaint"
