@@ -29,8 +29,9 @@ API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 MESSAGE_CONTENT = 1 << 18
 MESSAGE_CONTENT_LIMITED = 1 << 19
-DEFAULT_OPENAPI = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "discord" / "openapi.json"
-"""Where the workspace keeps Discord's OpenAPI description; `MERKWACHT_DISCORD_OPENAPI` overrides it."""
+DEFAULT_OPENAPI = Path(__file__).with_name("discord_message_create.json")
+"""`MessageCreateRequest` and what it references, extracted unchanged from Discord's OpenAPI description (MIT) and
+shipped with the package so the demo validates offline; `MERKWACHT_DISCORD_OPENAPI` may name the full description."""
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -191,3 +191,18 @@ async def test_the_fake_refuses_what_discord_would(fake: FakeDiscord, connection
     with pytest.raises(DeliveryError):
         await sink.send(DIGEST, {"embeds": [{"title": "t" * 257}]})
     assert len(fake.rejected) == 2 and fake.received == []
+
+
+def test_the_shipped_schema_is_discords_own_unchanged() -> None:
+    import json
+
+    from bot.demo_servers.discord_fake import DEFAULT_OPENAPI
+    from tests.discord.conftest import SHARED_OPENAPI
+
+    if not SHARED_OPENAPI.is_file():
+        pytest.skip(f"Discord's full OpenAPI description is not at {SHARED_OPENAPI} to compare with")
+    full = json.loads(SHARED_OPENAPI.read_text())["components"]["schemas"]
+    shipped = json.loads(DEFAULT_OPENAPI.read_text())["components"]["schemas"]
+
+    assert "MessageCreateRequest" in shipped
+    assert all(shipped[name] == full[name] for name in shipped)
