@@ -159,8 +159,10 @@ class RequestBudget:
             if limit is not None and limit > 0:
                 self.limit = limit
             self._roll(now)
-            if reset is not None and reset > now:
-                # The server knows when its window ends (ours was a guess until now).
+            if reset is not None and reset + RESET_MARGIN > now:
+                # The server knows when its window ends (ours was a guess until now). An epoch reset is truncated to
+                # the second, so one that seems a moment past is still this window's: ignoring it would leave our
+                # guess (a whole default window) in charge and stall the instance for minutes.
                 self._reset = reset
             if remaining is not None:
                 # Never raise the count from an answer: requests sent after it are already spent, and answers to

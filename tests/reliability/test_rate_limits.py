@@ -90,3 +90,15 @@ def test_the_budget_reads_iso_and_epoch_resets_and_a_429s_retry_after() -> None:
     assert budget.wait() >= 600, "a 429's Retry-After is honoured"
     clock[0] += 700
     assert budget.take() == 0.0, "a new window refills the budget"
+
+
+def test_an_epoch_reset_truncated_to_a_moment_ago_still_ends_the_window_not_our_five_minute_guess() -> None:
+    now = 1_800_000_000.4
+    clock = [now]
+    budget = RequestBudget(limit=40, window=300, reserve=0, clock=lambda: clock[0])
+    assert budget.take() == 0.0
+
+    # The server's window ends "at 1800000000": truncated, it reads as 0.4 s ago.
+    budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1800000000"})
+
+    assert budget.take() <= 1.0, "spent until the server's window ends, a second at most; not 300 s"
