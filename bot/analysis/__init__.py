@@ -6,6 +6,7 @@ cues, topic terms) sits in its own module so that a stronger model can replace o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,10 +37,15 @@ class _Sentence:
 def _brand_keys(brands: Sequence[str]) -> list[str]:
     keys: list[str] = []
     for brand in brands:
-        folded = " ".join(re.findall(r"\w+", brand.casefold()))
-        if folded:
-            keys.extend({folded, folded.replace(" ", "")})
+        keys.extend(_brand_key(brand))
     return keys
+
+
+@functools.lru_cache(maxsize=1024)
+def _brand_key(brand: str) -> tuple[str, ...]:
+    # The same few brand names come with every post: fold each once.
+    folded = " ".join(re.findall(r"\w+", brand.casefold()))
+    return tuple({folded, folded.replace(" ", "")}) if folded else ()
 
 
 def _only_tags(sentence: _Sentence) -> bool:
@@ -88,8 +94,7 @@ class Analyser:
     def _analyse(self, raw: str, declared: str | None, brands: Sequence[str]) -> Analysis:
         text = clean(raw)
         tokens = tokenise(text)
-        words = [t.norm for t in tokens if t.kind == "word"]
-        language = declared or self._detector.detect(text, words)
+        language = declared or self._detector.detect(text, [t.norm for t in tokens if t.kind == "word"])
         post_lexicon = self._lexicon(language)
         sarcastic = senti.has_sarcasm_marker(tokens)
 
@@ -102,13 +107,12 @@ class Analyser:
             lexicon = self._lexicon(own) if own and own != language else post_lexicon
             english_seen = english_seen or own == "en"
             valence = senti.sentence_valence(sentence, lexicon, sarcastic)
-            parts.append(_Sentence(sentence, " ".join(t.norm for t in sentence), valence))
+            parts.append(_Sentence(sentence, " ".join([t.norm for t in sentence]), valence))
 
-        compound = senti.normalise(sum(p.valence for p in parts))
+        compound = senti.normalise(sum([p.valence for p in parts]))
         cue_lang = language if language in cx_rules.COMPLAINT_STRONG else None
-        cues = cx_rules.find_cues(
-            " ".join(p.text for p in parts), cue_lang, tuple(p.text for p in parts), include_english=english_seen
-        )
+        texts = tuple([p.text for p in parts])
+        cues = cx_rules.find_cues(" ".join(texts), cue_lang, texts, include_english=english_seen)
         cx_compound = compound
 
         keys = _brand_keys(brands)

@@ -13,7 +13,8 @@ DETECT_CHARS = 600
 """The detector reads at most this much; the opening of a post says which language it is in."""
 
 _TAG = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*\s*$")
-_LETTER = re.compile(r"[^\W\d_]")
+# MIN_LETTERS letters with anything else between them: a search stops at the eighth letter instead of listing all.
+_ENOUGH_LETTERS = re.compile(rf"[^\W\d_](?:[\W\d_]*[^\W\d_]){{{MIN_LETTERS - 1}}}")
 
 # Function words that are frequent in one language and rare in the others. A post with several of them from one
 # language is classified without the statistical detector, which costs ~50 µs; ambiguous posts still go to it.
@@ -66,17 +67,21 @@ def _index(languages: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
 
 def vote(words: Iterable[str], languages: Sequence[str]) -> str | None:
     """The configured language whose function words clearly dominate `words`, or None when it is not clear."""
-    counts = dict.fromkeys(languages, 0)
     index = _index(tuple(languages))
-    for word in words:
-        for lang in index.get(word, ()):
-            counts[lang] += 1
-    ranked = sorted(counts.items(), key=lambda kv: kv[1], reverse=True)
-    if not ranked:
+    found = list(filter(None, map(index.get, words)))
+    # The winner needs two votes, which many sentences do not have: no counting needed then.
+    if sum(map(len, found)) < 2:
         return None
-    best, n = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0
-    return best if n >= 2 and n >= 2 * runner_up + 1 else None
+    counts = dict.fromkeys(languages, 0)
+    for langs in found:
+        for lang in langs:
+            counts[lang] += 1
+    # The first language (in configured order) with the most votes wins if it has more than twice the runner-up's.
+    values = list(counts.values())
+    n = max(values)
+    first = values.index(n)
+    runner_up = max(values[:first] + values[first + 1 :], default=0)
+    return list(counts)[first] if n >= 2 and n >= 2 * runner_up + 1 else None
 
 
 class LanguageDetector:
@@ -121,7 +126,7 @@ class LanguageDetector:
             return self.languages[0]
         # Read the words, not the raw text: URLs and handles are letters too, but say nothing about the language.
         sample = " ".join(words)[:DETECT_CHARS] if words is not None else text[:DETECT_CHARS]
-        if len(_LETTER.findall(sample)) < MIN_LETTERS:
+        if _ENOUGH_LETTERS.search(sample) is None:
             return None
         quick = vote(words, self.languages) if words else None
         if quick is not None:

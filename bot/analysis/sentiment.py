@@ -22,6 +22,8 @@ NEGATIVE_AT = -0.2
 """Compound thresholds, tuned on the dev split; VADER's own ±0.05 calls too many product posts opinionated."""
 
 _DECAY = (1.0, 0.95, 0.9)
+_LONGEST = 3
+"""Words a multi-word lexicon entry is looked up with, at most."""
 _SARCASM_MARKERS = frozenset({"🙃", "🙄", "😒", "sarcasm", "sarcasme", "sarkasmus", "ironie", "irony", "yeah right"})
 # Counterfactual wording ("would be nice if", "zou fijn zijn") wishes for something; it does not praise anything.
 _IRREALIS = frozenset(
@@ -62,7 +64,7 @@ def normalise(total: float) -> float:
 
 def has_sarcasm_marker(tokens: Sequence[Token]) -> bool:
     """Whether the writer flagged irony (🙃, 🙄, #sarcasme): their praise words then mean the opposite."""
-    return any(t.norm in _SARCASM_MARKERS for t in tokens)
+    return not _SARCASM_MARKERS.isdisjoint([t.norm for t in tokens])
 
 
 def _lookup(lexicon: Lexicon, token: Token) -> float | None:
@@ -82,35 +84,56 @@ def _is_negator(lexicon: Lexicon, word: str) -> bool:
 
 def sentence_valence(tokens: Sequence[Token], lexicon: Lexicon, sarcastic: bool = False) -> float:
     """The summed valence of one sentence: lexicon hits modified by negation, boosters, caps, elongation, `!`."""
-    n = len(tokens)
     words = [t.norm for t in tokens]
-    all_caps = all(t.caps for t in tokens if t.kind == "word")
-    irrealis = any(w in _IRREALIS for w in words)
-    longest = 3
+    valence = lexicon.valence
+    phrase_starts = lexicon.phrase_starts
+    # Only a word in the lexicon, the first word of an entry, or an elongated word can score; most words are none of
+    # these, so the scan below visits just the positions that are (in order, as a left-to-right scan would).
+    candidates = [i for i, t in enumerate(tokens) if (w := t.norm) in valence or w in phrase_starts or t.elongated]
+    if not candidates:
+        return 0.0
+    n = len(tokens)
+    boosters = lexicon.boosters
     hits: list[tuple[int, float]] = []
-    i = 0
-    while i < n:
+    after = 0  # just past the last multi-word entry found: the words it spans are not looked up on their own
+    for i in candidates:
         token = tokens[i]
-        if token.kind == "punct":
-            i += 1
+        if i < after or token.kind == "punct":
             continue
+        norm = words[i]
         value: float | None = None
-        span = 1
-        for size in range(min(longest, n - i) if token.norm in lexicon.phrase_starts else 1, 1, -1):
-            phrase = " ".join(words[i : i + size])
-            if phrase in lexicon.valence:
-                value, span = lexicon.valence[phrase], size
-                break
+        # Multi-word entries ("nog steeds niet") win over their first word; only a known first word can start one.
+        if norm in phrase_starts:
+            for size in range(min(_LONGEST, n - i), 1, -1):
+                phrase = " ".join(words[i : i + size])
+                if phrase in valence:
+                    value, after = valence[phrase], i + size
+                    break
         if value is None:
             value = _lookup(lexicon, token)
             # A booster before another opinion word only strengthens it ("super lekker", "erg goed").
-            if value is not None and token.norm in lexicon.boosters and i + 1 < n:
+            if value is not None and norm in boosters and i + 1 < n:
                 nxt = tokens[i + 1]
-                if _lookup(lexicon, nxt) is not None or nxt.norm in lexicon.boosters:
+                if _lookup(lexicon, nxt) is not None or nxt.norm in boosters:
                     value = None
-        if not value:
-            i += span
-            continue
+        if value:
+            hits.append((i, value))
+    if not hits:
+        return 0.0
+    return _score(tokens, words, hits, lexicon, sarcastic)
+
+
+def _score(
+    tokens: Sequence[Token], words: list[str], hits: list[tuple[int, float]], lexicon: Lexicon, sarcastic: bool
+) -> float:
+    """The sentence total from its lexicon hits (index, raw valence), with VADER's modifiers applied."""
+    # Only sentences with a lexicon hit get here, and most have none: the sentence-wide facts are computed lazily.
+    all_caps = all(t.caps for t in tokens if t.kind == "word")
+    irrealis = not _IRREALIS.isdisjoint(words)
+    boosters = lexicon.boosters
+    total_hits: list[tuple[int, float]] = []
+    for i, value in hits:
+        token = tokens[i]
         sign = 1.0 if value > 0 else -1.0
         if token.caps and not all_caps:
             value += sign * CAPS_BOOST
@@ -121,7 +144,7 @@ def sentence_valence(tokens: Sequence[Token], lexicon: Lexicon, sarcastic: bool 
             j = i - back
             if j < 0 or tokens[j].kind == "punct":
                 break
-            boost = lexicon.boosters.get(words[j])
+            boost = boosters.get(words[j])
             if boost:
                 value += sign * boost * _DECAY[back - 1]
             if _is_negator(lexicon, words[j]):
@@ -132,13 +155,10 @@ def sentence_valence(tokens: Sequence[Token], lexicon: Lexicon, sarcastic: bool 
             value *= 0.2
         if value > 0 and sarcastic and token.kind == "word":
             value = -value
-        hits.append((i, value))
-        i += span
-    if not hits:
-        return 0.0
+        total_hits.append((i, value))
     pivot = max((k for k, w in enumerate(words) if w in lexicon.contrast), default=-1)
     total = 0.0
-    for index, value in hits:
+    for index, value in total_hits:
         if pivot >= 0:
             value *= 0.5 if index < pivot else 1.5
         total += value

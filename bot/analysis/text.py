@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,9 +39,12 @@ _REPEAT3 = re.compile(r"(.)\1{2,}")
 _REPEAT2 = re.compile(r"(.)\1+")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Token:
-    """One unit of a post: its lower-cased form plus the emphasis a writer put on it."""
+    """One unit of a post: its lower-cased form plus the emphasis a writer put on it.
+
+    Immutable, because `tokenise` hands out the same instance for every occurrence of the same spelling.
+    """
 
     norm: str
     """Casefolded text; for hashtags the tag without `#`; for emoji the single code point."""
@@ -56,6 +60,9 @@ def clean(text: str) -> str:
     """Bounded, NFC-normalised text with invisible characters, bidi overrides, lone surrogates and zalgo removed."""
     if not isinstance(text, str):
         return ""
+    if text.isascii():
+        # Everything removed below lies outside ASCII, and ASCII is its own NFC: only the bound applies.
+        return text[:MAX_CHARS]
     text = _INVISIBLE.sub("", text[: MAX_CHARS * 2])
     text = unicodedata.normalize("NFC", text)
     # After NFC, accents of Latin letters are precomposed; what is still combining is decoration (zalgo).
@@ -72,32 +79,62 @@ def squeeze(word: str) -> list[str]:
     return [two, one] if one != two else [two]
 
 
+_Groups = tuple[str, str, str, str, str, str, str, str, str]
+"""What `_TOKEN.findall` yields per match: one string per group, all empty but the one that matched."""
+
+_BREAK = Token(".", "break")
+_CACHED_CHUNK = 40
+"""Runs of non-space characters up to this long have their tokens cached; longer ones are rare (URLs, spam)."""
+
+
+def _token(groups: _Groups) -> Token | None:
+    _url, mention, emoticon, tag, word, num, bang, stop, emoji = groups
+    if word or tag:
+        body = word or tag
+        if body.isdigit():
+            return None
+        norm = body.replace("’", "'").casefold()
+        elongated = len(norm) > 2 and _REPEAT3.search(norm) is not None
+        return Token(norm, "word", len(body) > 1 and body.isupper(), elongated, bool(tag))
+    if num:
+        return Token(num, "number")
+    if bang:
+        return Token(bang, "punct")
+    if stop:
+        return _BREAK
+    if emoji:
+        return Token(emoji, "emoji")
+    if emoticon:
+        return Token(emoticon if emoticon[0] == "<" else emoticon.replace("-", "").casefold(), "emoticon")
+    if mention:
+        # Kept (without the instance) so that `@Acme` still names the brand; no lexicon scores it.
+        return Token("@" + mention.casefold(), "mention")
+    return None
+
+
+def _scan(text: str) -> list[Token]:
+    # findall on a pattern with groups yields plain tuples, several times cheaper than match objects.
+    return [token for token in map(_token, _TOKEN.findall(text)) if token is not None]
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _chunk_tokens(chunk: str) -> tuple[Token, ...]:
+    return tuple(_scan(chunk))
+
+
 def tokenise(text: str) -> list[Token]:
     """Tokens of already cleaned text; URLs are dropped, hashtags become words, mentions keep only the user."""
+    # No token contains white space except the line break, which is one on its own, and no pattern looks past the
+    # white space that ends a token. So the tokens of a text are those of its lines' space-separated chunks in order,
+    # with a break between lines; and posts repeat the same few thousand chunks, whose tokens are looked up rather
+    # than scanned and built again (the regex and the per-token string work otherwise dominate the analysis).
     tokens: list[Token] = []
-    append = tokens.append
-    # findall on a pattern with groups yields plain tuples, several times cheaper than match objects.
-    for _url, mention, emoticon, tag, word, num, bang, stop, emoji in _TOKEN.findall(text):
-        if word or tag:
-            body = word or tag
-            if body.isdigit():
-                continue
-            norm = body.replace("’", "'").casefold()
-            elongated = len(norm) > 2 and _REPEAT3.search(norm) is not None
-            append(Token(norm, "word", len(body) > 1 and body.isupper(), elongated, bool(tag)))
-        elif num:
-            append(Token(num, "number"))
-        elif bang:
-            append(Token(bang, "punct"))
-        elif stop:
-            append(Token(".", "break"))
-        elif emoji:
-            append(Token(emoji, "emoji"))
-        elif emoticon:
-            append(Token(emoticon if emoticon[0] == "<" else emoticon.replace("-", "").casefold(), "emoticon"))
-        elif mention:
-            # Kept (without the instance) so that `@Acme` still names the brand; no lexicon scores it.
-            append(Token("@" + mention.casefold(), "mention"))
+    extend = tokens.extend
+    for n, line in enumerate(text.split("\n")):
+        if n:
+            tokens.append(_BREAK)
+        for chunk in line.split():
+            extend(_chunk_tokens(chunk) if len(chunk) <= _CACHED_CHUNK else _scan(chunk))
     return tokens
 
 
