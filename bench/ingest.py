@@ -119,8 +119,10 @@ def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
     # stored as the poll loop stores them while catching up: PAGES_PER_TRANSACTION of them with their cursor.
     batch: list[Any] = []
     stages = {"normalise": 0.0, "match+analyse": 0.0, "store": 0.0}
+    cpu = 0.0
     for i in range(0, n, PAGE_SIZE):
         statuses = make_statuses(min(PAGE_SIZE, n - i), first=i)
+        c0 = time.process_time()
         t0 = time.perf_counter()
         page = page_from_statuses(statuses, "https://instance0.example")
         batch += page.posts
@@ -134,6 +136,7 @@ def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
                 save_cursor(session, "mastodon", "https://instance0.example", "koffie", cursor)
             batch = []
         t3 = time.perf_counter()
+        cpu += time.process_time() - c0
         stages["normalise"] += t1 - t0
         stages["match+analyse"] += t2 - t1
         stages["store"] += t3 - t2
@@ -148,6 +151,8 @@ def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "analysis": pipeline.analyser is not None,
         "us_per_post": {k: round(v / n * 1e6, 1) for k, v in stages.items()},
+        # CPU time is steadier than wall time on a shared VM, where other guests take cycles now and then.
+        "cpu_posts_per_s": n / cpu,
     }
 
 
@@ -168,9 +173,16 @@ def run_baseline(n: int, url: str) -> dict[str, Any]:
             found = {name for name, pattern in patterns if pattern.search(post.text)}
             with db.transaction() as session:
                 row = PostRow(
-                    uri=post.uri, source="mastodon", origin=post.origin, url=post.url,
-                    author_handle=post.author.handle, created_at=post.created_at, first_seen_at=now,
-                    updated_at=now, text=post.text, language=post.language,
+                    uri=post.uri,
+                    source="mastodon",
+                    origin=post.origin,
+                    url=post.url,
+                    author_handle=post.author.handle,
+                    created_at=post.created_at,
+                    first_seen_at=now,
+                    updated_at=now,
+                    text=post.text,
+                    language=post.language,
                 )
                 session.add(row)
                 session.flush()
@@ -250,7 +262,11 @@ def main() -> None:
             f"  {r['variant']:<10} {r['posts']:>7} posts in {r['seconds']:7.2f} s = {r['posts_per_s']:8.0f} posts/s, "
             f"peak RSS {r['peak_rss_mb']:6.1f} MiB{extra}"
         )
-    print("  Merkwacht per post: " + ", ".join(f"{k} {v} µs" for k, v in mine["us_per_post"].items()))
+    print(
+        "  Merkwacht per post: "
+        + ", ".join(f"{k} {v} µs" for k, v in mine["us_per_post"].items())
+        + f"; by CPU time {mine['cpu_posts_per_s']:.0f} posts/s"
+    )
     print(
         f"  speed-up over the baseline: {mine['posts_per_s'] / base['posts_per_s']:.1f}x "
         f"(target: >= 5,000 posts/s and >= 5x)"

@@ -65,6 +65,20 @@ class UTCDateTime(TypeDecorator[datetime]):
             return dialect.type_descriptor(_SQLiteDateTime())  # type: ignore[no-untyped-call]
         return dialect.type_descriptor(DateTime())
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # One function instead of TypeDecorator's chain of three: a page of posts binds thousands of datetimes.
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r} would be ambiguous; pass an aware one")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alembic.script import ScriptDirectory
@@ -110,3 +111,15 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 5000
+
+
+def test_a_naive_datetime_is_refused_rather_than_stored_ambiguously(db: Database) -> None:
+    import pytest
+    from sqlalchemy.exc import StatementError
+
+    naive = make_post()
+    naive = AnalysedPost(replace(naive.post, created_at=datetime(2026, 11, 20, 12, 0)), naive.matches)
+
+    with pytest.raises(StatementError, match="naive datetime"), db.transaction() as session:
+        store_posts(session, [naive])
+    assert count(db, PostRow) == 0
