@@ -53,6 +53,9 @@ backfill = "24h"
 [[mastodon.instances]]
 url = "{mastodon_url}"
 
+[ops]
+http_port = 0   # any free port: the demo must not collide with a Merkwacht already running here
+
 [[brands]]
 name = "Acme Coffee"
 terms = ["Acme", "Acme Coffee"]

@@ -80,6 +80,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def _no_voice_warnings(record: logging.LogRecord) -> bool:
+    # discord.py warns at every login that voice support is missing; Merkwacht never uses voice.
+    return not (record.name == "discord.client" and "voice will NOT be supported" in record.getMessage())
+
+
 def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
     """Send Merkwacht's logs to stderr at `level`; chatty libraries are held at WARNING."""
     handler = logging.StreamHandler(sys.stderr)
@@ -88,6 +93,7 @@ def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
+    handler.addFilter(_no_voice_warnings)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
