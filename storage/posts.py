@@ -8,16 +8,47 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.model import AnalysedPost, Post
+from storage.bulk import BulkInsert
 from storage.models import MentionRow, PostRow, PostSourceRow, PostTagRow
 
 POSTS = cast(Table, PostRow.__table__)
 TAGS = cast(Table, PostTagRow.__table__)
 MENTIONS = cast(Table, MentionRow.__table__)
 SOURCES = cast(Table, PostSourceRow.__table__)
+
+_POST_COLUMNS = (
+    "uri",
+    "source",
+    "origin",
+    "url",
+    "author_handle",
+    "author_name",
+    "author_url",
+    "author_followers",
+    "created_at",
+    "edited_at",
+    "first_seen_at",
+    "updated_at",
+    "text",
+    "language",
+    "replies",
+    "boosts",
+    "favourites",
+    "sensitive",
+    "spoiler_text",
+    "in_reply_to",
+    "sentiment",
+    "sentiment_score",
+    "cx",
+    "topics",
+)
+INSERT_POSTS = BulkInsert(POSTS, _POST_COLUMNS, conflict=["uri"], returning=["id", "uri"])
+INSERT_TAGS = BulkInsert(TAGS, ("post_id", "tag", "created_at"))
+INSERT_MENTIONS = BulkInsert(MENTIONS, ("post_id", "brand", "kind", "matched", "created_at", "sentiment"))
+INSERT_SOURCES = BulkInsert(SOURCES, ("post_id", "origin", "remote_id", "seen_at"), conflict=["origin", "remote_id"])
 
 _CHUNK = 500
 """Rows per `IN (...)` look-up: well under SQLite's 32766 bound parameters and PostgreSQL's 65535."""
@@ -36,13 +67,6 @@ class StoreResult:
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _insert(session: Session, table: Table) -> Any:
-    # ON CONFLICT DO NOTHING exists on both supported dialects; it makes concurrent writers safe.
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
 
 
 def _post_values(post: Post, item: AnalysedPost, now: datetime) -> dict[str, Any]:
@@ -81,7 +105,11 @@ def _children(post_id: int, item: AnalysedPost) -> tuple[list[dict[str, Any]], l
     sentiment = item.analysis.sentiment if item.analysis else None
     mentions = [
         {
-            "post_id": post_id, "brand": m.brand, "kind": m.kind, "matched": m.matched, "created_at": created,
+            "post_id": post_id,
+            "brand": m.brand,
+            "kind": m.kind,
+            "matched": m.matched,
+            "created_at": created,
             "sentiment": sentiment,
         }
         for m in dict.fromkeys(item.matches)
@@ -117,10 +145,7 @@ def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime |
     # concurrent writer stored a moment ago) alone; only those are then looked up.
     ids: dict[str, int] = {}
     inserted: set[str] = set()
-    statement = (
-        _insert(session, posts).on_conflict_do_nothing(index_elements=["uri"]).returning(posts.c.id, posts.c.uri)
-    )
-    for row in session.execute(statement, [_post_values(i.post, i, now) for i in latest.values()]):
+    for row in INSERT_POSTS.execute(session, [_post_values(i.post, i, now) for i in latest.values()]):
         ids[row.uri] = row.id
         inserted.add(row.uri)
     fresh = [item for uri, item in latest.items() if uri in inserted]
@@ -165,19 +190,14 @@ def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime |
             changes["updated_at"] = now
             session.execute(update(posts).where(posts.c.id == row.id).values(**changes))
 
-    if tag_rows:
-        session.execute(_insert(session, TAGS).on_conflict_do_nothing(), tag_rows)
-    if mention_rows:
-        session.execute(_insert(session, MENTIONS).on_conflict_do_nothing(), mention_rows)
+    INSERT_TAGS.execute(session, tag_rows)
+    INSERT_MENTIONS.execute(session, mention_rows)
     source_rows = [
         {"post_id": ids[i.post.uri], "origin": i.post.origin, "remote_id": i.post.remote_id, "seen_at": now}
         for i in items
         if i.post.uri in ids
     ]
-    session.execute(
-        _insert(session, SOURCES).on_conflict_do_nothing(index_elements=["origin", "remote_id"]),
-        source_rows,
-    )
+    INSERT_SOURCES.execute(session, source_rows)
     return StoreResult(new=len(inserted), duplicate=len(items) - len(inserted), updated=updated)
 
 
