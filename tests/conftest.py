@@ -5,13 +5,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.demo_servers.discord_fake import DEFAULT_OPENAPI, BodyValidator, load_message_schema
 from storage.db import Database
 from tests.fediverse import noindex_accounts  # noqa: F401  (a fixture, shared by every test)
+
+# Discord's full published description where the workspace has it (CI does), else the extract the package ships.
+SHARED_OPENAPI = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "discord" / "openapi.json"
+OPENAPI = SHARED_OPENAPI if SHARED_OPENAPI.is_file() else DEFAULT_OPENAPI
 
 POSTGRES_URL = os.environ.get("MERKWACHT_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("MERKWACHT_REQUIRE_POSTGRES") == "1"
@@ -130,3 +136,18 @@ def second_mastodon() -> Iterator[Any]:
 
     with running_instance() as instance:
         yield instance
+
+
+@pytest.fixture(scope="session")
+def message_schema() -> dict[str, Any]:
+    """`MessageCreateRequest` from Discord's published OpenAPI description."""
+    schema = load_message_schema(OPENAPI)
+    if schema is None:
+        pytest.fail(f"Discord's OpenAPI description is missing at {OPENAPI}")
+    return schema
+
+
+@pytest.fixture(scope="session")
+def discord_rules(message_schema: dict[str, Any]) -> BodyValidator:
+    """Everything Discord checks on a message create body (schema and documented limits)."""
+    return BodyValidator(message_schema)

@@ -90,6 +90,17 @@ def _day(value: str | None, services: BotServices) -> date:
         raise WatchError(f"{value!r} is not a date like 2026-03-30") from None
 
 
+async def _day_or_refuse(
+    interaction: discord.Interaction[discord.Client], value: str | None, services: BotServices
+) -> date | None:
+    """The day asked for, or None after telling the member (only them) why it is not a day."""
+    try:
+        return _day(value, services)
+    except WatchError as exc:
+        await interaction.response.send_message(str(exc), ephemeral=True)
+        return None
+
+
 async def _reply(interaction: discord.Interaction[discord.Client], work: Awaitable[Change]) -> None:
     try:
         change = await work
@@ -167,10 +178,8 @@ def build_commands(services: BotServices) -> list[app_commands.Group | app_comma
     @digest.command(name="preview", description="Show the digest only to you (default: yesterday)")
     @app_commands.describe(date="The day, like 2026-03-30")
     async def digest_preview(interaction: discord.Interaction[discord.Client], date: str | None = None) -> None:
-        try:
-            day = _day(date, services)
-        except WatchError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+        day = await _day_or_refuse(interaction, date, services)
+        if day is None:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         prepared = await asyncio.to_thread(services.digests(interaction.client).prepare, day)
@@ -180,10 +189,8 @@ def build_commands(services: BotServices) -> list[app_commands.Group | app_comma
     @digest.command(name="send", description="Post the digest to the digest channel (once per day)")
     @app_commands.describe(date="The day, like 2026-03-30")
     async def digest_send(interaction: discord.Interaction[discord.Client], date: str | None = None) -> None:
-        try:
-            day = _day(date, services)
-        except WatchError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+        day = await _day_or_refuse(interaction, date, services)
+        if day is None:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:

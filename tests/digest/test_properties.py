@@ -19,7 +19,7 @@ from bot.digest.build import build_digest
 from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest, PostSummary
 from bot.digest.render import render, with_nonce
 from storage.db import Database
-from tests.digest.conftest import OPENAPI
+from tests.conftest import OPENAPI
 from tests.digest.seeding import post, store
 
 RULES = BodyValidator(load_message_schema(OPENAPI))

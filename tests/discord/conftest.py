@@ -1,33 +1,12 @@
-"""Fixtures for Discord tests: the client simcord runs, and Discord's message schema from the shared fixtures."""
+"""Fixtures for Discord tests: the client simcord runs (the message schema fixtures live in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.demo_servers.discord_fake import DEFAULT_OPENAPI, BodyValidator, load_message_schema
 from bot.discord_rest import new_client
-
-# Discord's full published description where the workspace has it (CI does), else the extract the package ships.
-SHARED_OPENAPI = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "discord" / "openapi.json"
-OPENAPI = SHARED_OPENAPI if SHARED_OPENAPI.is_file() else DEFAULT_OPENAPI
-
-
-@pytest.fixture(scope="session")
-def message_schema() -> dict[str, Any]:
-    """`MessageCreateRequest` from Discord's published OpenAPI description."""
-    schema = load_message_schema(OPENAPI)
-    if schema is None:
-        pytest.fail(f"Discord's OpenAPI description is missing at {OPENAPI}")
-    return schema
-
-
-@pytest.fixture(scope="session")
-def discord_rules(message_schema: dict[str, Any]) -> BodyValidator:
-    """Everything Discord checks on a message create body (schema and documented limits)."""
-    return BodyValidator(message_schema)
 
 
 @pytest.fixture

@@ -197,7 +197,7 @@ def test_the_shipped_schema_is_discords_own_unchanged() -> None:
     import json
 
     from bot.demo_servers.discord_fake import DEFAULT_OPENAPI
-    from tests.discord.conftest import SHARED_OPENAPI
+    from tests.conftest import SHARED_OPENAPI
 
     if not SHARED_OPENAPI.is_file():
         pytest.skip(f"Discord's full OpenAPI description is not at {SHARED_OPENAPI} to compare with")
