@@ -10,6 +10,7 @@ through SQLAlchemy unchanged (psycopg already batches well).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Row, Table
@@ -37,7 +38,12 @@ class BulkInsert:
         self.columns = tuple(columns)
         self.conflict = tuple(conflict) if conflict else None
         self.returning = tuple(returning)
-        self._processors: dict[str, list[Callable[[Any], Any] | None]] = {}
+        self._processors: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
+        # itemgetter of one key returns the value itself, not a 1-tuple; wrap it so every row is a sequence.
+        getter = itemgetter(*self.columns)
+        self._getter: Callable[[Mapping[str, Any]], Sequence[Any]] = (
+            getter if len(self.columns) > 1 else (lambda row: (getter(row),))
+        )
         self._sql: dict[int, str] = {}
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
@@ -48,11 +54,15 @@ class BulkInsert:
         if dialect.name != "sqlite":
             return self._portable(session, dialect, rows)
         processors = self._processors_for(dialect)
+        take = self._getter
         try:
-            params = [
-                tuple(row[c] if p is None else p(row[c]) for c, p in zip(self.columns, processors, strict=True))
-                for row in rows
-            ]
+            # Most columns need no conversion: take them all in one C call, then convert the few that do.
+            params: list[Any] = []
+            for row in rows:
+                values = list(take(row))
+                for index, process in processors:
+                    values[index] = process(values[index])
+                params.append(tuple(values))
         except (TypeError, ValueError) as exc:
             # The same error SQLAlchemy raises for a value its bind processor refuses, so callers see one kind.
             raise StatementError(str(exc), f"INSERT INTO {self.table.name}", None, exc) from exc
@@ -77,10 +87,14 @@ class BulkInsert:
         statement = statement.returning(*(self.table.c[c] for c in self.returning))
         return list(session.execute(statement, list(rows)))
 
-    def _processors_for(self, dialect: Dialect) -> list[Callable[[Any], Any] | None]:
+    def _processors_for(self, dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
         found = self._processors.get(dialect.name)
         if found is None:
-            found = [self.table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
+            found = []
+            for index, column in enumerate(self.columns):
+                process = self.table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    found.append((index, process))
             self._processors[dialect.name] = found
         return found
 
