@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,21 +53,17 @@ def test_terms_with_symbols_match_next_to_letters_where_the_symbol_is() -> None:
     assert brands_in("ABC++ is iets anders", cpp) == set()
 
 
-def test_hashtags_and_handles_match_too() -> None:
-    matcher = BrandMatcher([ACME])
-    post = Post(
-        uri="u",
-        source="mastodon",
-        origin="https://x",
-        remote_id="1",
-        url="u",
-        author=Author("a@x"),
-        created_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
-        text="Goedemorgen",
-        tags=("acmecoffee",),
-        mentions=("acme@mastodon.social",),
+def post_with(text: str, *, tags: tuple[str, ...] = (), mentions: tuple[str, ...] = ()) -> Post:
+    return Post(
+        uri="u", source="mastodon", origin="https://x", remote_id="1", url="u", author=Author("a@x"),
+        created_at=datetime.now(UTC), text=text, tags=tags, mentions=mentions,
     )
-    assert {(m.kind, m.matched) for m in matcher.match(post)} == {
+
+
+def test_hashtags_and_handles_match_too() -> None:
+    post = post_with("Goedemorgen", tags=("acmecoffee",), mentions=("acme@mastodon.social",))
+
+    assert {(m.kind, m.matched) for m in BrandMatcher([ACME]).match(post)} == {
         ("hashtag", "acmecoffee"),
         ("handle", "acme@mastodon.social"),
     }
@@ -74,16 +71,9 @@ def test_hashtags_and_handles_match_too() -> None:
 
 def test_a_handle_written_in_the_text_counts() -> None:
     matcher = BrandMatcher([BrandConfig(name="Shop", handles=["@shop@social.example"])])
-    post = Post(
-        uri="u",
-        source="discord",
-        origin="d",
-        remote_id="1",
-        url="u",
-        author=Author("a"),
-        created_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
-        text="Vraag aan @Shop@social.example: waar blijft mijn pakket?",
-    )
+
+    post = post_with("Vraag aan @Shop@social.example: waar blijft mijn pakket?")
+
     assert [m.kind for m in matcher.match(post)] == ["handle"]
 
 
