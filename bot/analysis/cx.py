@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from bot.model import CxType
@@ -25,10 +25,10 @@ _SPECIAL = frozenset("\\.^$*+?{}[]|()")
 _QUANTIFIERS = frozenset("?*+{")
 
 
-def _split_alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a regex: `a|b(?:c|d)` -> [`a`, `b(?:c|d)`]."""
-    out: list[str] = []
-    depth, start, i, in_class = 0, 0, 0, False
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each `(`, `)` and `|` of a regex that is syntax (not escaped, not in a class), with its index and the group
+    depth after it."""
+    depth, i, in_class = 0, 0, False
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
@@ -42,41 +42,21 @@ def _split_alternatives(pattern: str) -> list[str]:
                 i += 1
             if pattern[i + 1 : i + 2] == "]":
                 i += 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            out.append(pattern[start:i])
-            start = i + 1
+        elif char in "()|":
+            depth += {"(": 1, ")": -1, "|": 0}[char]
+            yield i, char, depth
         i += 1
-    out.append(pattern[start:])
-    return out
+
+
+def _split_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex: `a|b(?:c|d)` -> [`a`, `b(?:c|d)`]."""
+    cuts = [i for i, char, depth in _structure(pattern) if char == "|" and depth == 0]
+    return [pattern[start + 1 : stop] for start, stop in zip([-1, *cuts], [*cuts, len(pattern)], strict=True)]
 
 
 def _closing_paren(pattern: str) -> int:
     """Index of the `)` that closes the group opening `pattern`, or -1."""
-    depth, i, in_class = 0, 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            i += 1
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "^":
-                i += 1
-            if pattern[i + 1 : i + 2] == "]":
-                i += 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
+    return next((i for i, char, depth in _structure(pattern) if char == ")" and depth == 0), -1)
 
 
 def _expanded(alternative: str) -> list[str]:
