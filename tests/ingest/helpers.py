@@ -27,13 +27,16 @@ def make_config(
     hashtags: Sequence[str] = ("koffie",),
     extra: str = BRANDS,
     backfill: str = "24h",
+    request_timeout: str = "20s",
+    ops: str = "",
 ) -> Config:
-    """A config watching `hashtags` (plus the brands' own) on each instance URL."""
+    """A config watching `hashtags` (plus the brands' own) on each instance URL; `ops` is the `[ops]` table's body."""
     blocks = "".join(f'\n[[mastodon.instances]]\nurl = "{url}"\n' for url in instances)
     tags = ", ".join(f'"{t}"' for t in hashtags)
     return parse_config(
-        f'timezone = "Europe/Amsterdam"\n[storage]\nurl = "{db_url}"\n'
-        f'[mastodon]\nhashtags = [{tags}]\nbackfill = "{backfill}"\n{blocks}{extra}'
+        f'timezone = "Europe/Amsterdam"\n[storage]\nurl = "{db_url}"\n[ops]\n{ops}\n'
+        f'[mastodon]\nhashtags = [{tags}]\nbackfill = "{backfill}"\nrequest_timeout = "{request_timeout}"\n'
+        f"{blocks}{extra}"
     )
 
 

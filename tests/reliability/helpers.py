@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import Config, parse_config
-from tests.ingest.helpers import stored
+from bot.config import Config
+from tests.ingest.helpers import make_config, stored
 
 
 class FakeClock:
@@ -36,12 +36,9 @@ def config_for(
     extra: str = "",
 ) -> Config:
     """A config watching `hashtags` on each instance, with the network limits a test needs."""
-    blocks = "".join(f'\n[[mastodon.instances]]\nurl = "{url}"\n' for url in instances)
-    tags = ", ".join(f'"{t}"' for t in hashtags)
-    return parse_config(
-        f'timezone = "Europe/Amsterdam"\n[storage]\nurl = "{db_url}"\n'
-        f'[ops]\npoll_timeout = "{poll_timeout}"\n{ops}\n'
-        f'[mastodon]\nhashtags = [{tags}]\nbackfill = "24h"\nrequest_timeout = "{request_timeout}"\n{blocks}{extra}'
+    return make_config(
+        db_url, instances, hashtags=hashtags, extra=extra, request_timeout=request_timeout,
+        ops=f'poll_timeout = "{poll_timeout}"\n{ops}',
     )
 
 
