@@ -319,7 +319,8 @@ class Application:
     async def refresh_engagement(self, instance_url: str) -> RefreshResult:
         """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
         refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
-        return await refresher.refresh(self.mastodon_client(instance_url), instance_url)
+        client = self.mastodon_client(instance_url)
+        return await refresher.refresh(client, instance_url, self.budget(instance_url))
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()

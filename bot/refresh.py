@@ -15,6 +15,7 @@ from typing import Any
 from bot.pipeline import Pipeline
 from bot.sources.base import SourceError
 from bot.sources.mastodon import fetch_statuses
+from bot.sources.ratelimit import RequestBudget
 from storage.db import Database
 from storage.posts import posts_to_refresh, store_posts
 
@@ -40,8 +41,8 @@ class EngagementRefresher:
         self.pipeline = pipeline
         self.window = window
 
-    async def refresh(self, client: Any, instance_url: str) -> RefreshResult:
-        """Refresh the mentions of the last `window` first read on `instance_url`."""
+    async def refresh(self, client: Any, instance_url: str, budget: RequestBudget | None = None) -> RefreshResult:
+        """Refresh the mentions of the last `window` first read on `instance_url`, spending from its `budget`."""
         result = RefreshResult(instance_url)
         since = datetime.now(UTC) - self.window
 
@@ -54,10 +55,12 @@ class EngagementRefresher:
         if not ids:
             return result
         try:
-            pages = await fetch_statuses(client, instance_url, ids)
+            pages = await fetch_statuses(client, instance_url, ids, budget)
         except SourceError as exc:
             result.error = str(exc)
-            log.warning("refreshing engagement on %s failed (%s): %s", instance_url, exc.kind, exc)
+            # Polls come first: a refresh held back by the request budget simply waits for its next turn.
+            level = logging.INFO if exc.kind == "deferred" else logging.WARNING
+            log.log(level, "refreshing engagement on %s failed (%s): %s", instance_url, exc.kind, exc)
             return result
 
         def store() -> None:

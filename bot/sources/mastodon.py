@@ -104,33 +104,48 @@ class MastodonHashtagTimeline:
         return await run_detached(self._fetch, {"max_id": before_id} if before_id else {})
 
     def _fetch(self, params: Mapping[str, str]) -> Page:
-        if self.budget is not None:
-            wait = self.budget.take()
-            if wait:
-                # Not sent at all: the instance's allowance is spent until its window resets. Other instances
-                # have their own budgets, so only this instance's timelines wait.
-                raise SourceError("deferred", f"request budget of {self.origin} spent", retry_after=wait)
         self.requests += 1
-        try:
-            statuses = self._client.timeline_hashtag(self.scope, limit=PAGE_SIZE, **params)
-        except MastodonNotFoundError:
+        statuses = budgeted_call(
+            self.budget,
+            self.origin,
+            lambda: self._client.timeline_hashtag(self.scope, limit=PAGE_SIZE, **params),
             # GoToSocial answers 404 for a tag nobody used yet: that is an empty timeline, not a failure.
-            return Page()
-        except Exception as exc:
-            error = _classify(exc)
-            if error.kind == "rate_limited" and self.budget is not None:
-                # The budget saw the 429's headers (Retry-After, X-RateLimit-Reset) through the response hook.
-                error.retry_after = self.budget.wait() or None
-            raise error from exc
-        finally:
-            if self.budget is not None:
-                self.budget.finished()
-        if not isinstance(statuses, list):
-            raise SourceError("malformed", f"expected a list of statuses, got {type(statuses).__name__}")
+            empty_on_404=True,
+        )
         try:
             return page_from_statuses(statuses, self.origin)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceError("malformed", f"the timeline answer has an unexpected shape: {exc!r}") from exc
+
+
+def budgeted_call(
+    budget: RequestBudget | None, origin: str, call: Callable[[], Any], *, empty_on_404: bool = False
+) -> list[Any]:
+    """One blocking Mastodon.py call that answers a list, spent from the instance's budget, errors as SourceError."""
+    if budget is not None:
+        wait = budget.take()
+        if wait:
+            # Not sent at all: the instance's allowance is spent until its window resets. Other instances have their
+            # own budgets, so only this instance's work waits.
+            raise SourceError("deferred", f"request budget of {origin} spent", retry_after=wait)
+    try:
+        answer = call()
+    except MastodonNotFoundError as exc:
+        if empty_on_404:
+            return []
+        raise _classify(exc) from exc
+    except Exception as exc:
+        error = _classify(exc)
+        if error.kind == "rate_limited" and budget is not None:
+            # The budget saw the 429's headers (Retry-After, X-RateLimit-Reset) through the response hook.
+            error.retry_after = budget.wait() or None
+        raise error from exc
+    finally:
+        if budget is not None:
+            budget.finished()
+    if not isinstance(answer, list):
+        raise SourceError("malformed", f"expected a list of statuses, got {type(answer).__name__}")
+    return answer
 
 
 def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str) -> Page:
@@ -156,21 +171,15 @@ STATUSES_PER_REQUEST = 20
 """Mastodon's limit on `id[]` in `GET /api/v1/statuses`."""
 
 
-async def fetch_statuses(client: Mastodon, instance_url: str, ids: Sequence[str]) -> list[Page]:
-    """The current state of statuses by id, 20 per request; deleted ones are simply absent."""
+async def fetch_statuses(
+    client: Mastodon, instance_url: str, ids: Sequence[str], budget: RequestBudget | None = None
+) -> list[Page]:
+    """Statuses as they are now, by id, 20 per request from the instance's budget; deleted ones are absent."""
 
     def fetch(chunk: Sequence[str]) -> Page:
-        try:
-            statuses = client.statuses(list(chunk))
-        except Exception as exc:
-            raise _classify(exc) from exc
-        if not isinstance(statuses, list):
-            raise SourceError("malformed", f"expected a list of statuses, got {type(statuses).__name__}")
-        return page_from_statuses(statuses, instance_url)
+        return page_from_statuses(
+            budgeted_call(budget, instance_url, lambda: client.statuses(list(chunk))), instance_url
+        )
 
     chunks = [ids[i : i + STATUSES_PER_REQUEST] for i in range(0, len(ids), STATUSES_PER_REQUEST)]
     return [await run_detached(fetch, chunk) for chunk in chunks]
-
-
-ClientFactory = Callable[[str, "str | None", float], Mastodon]
-"""Builds a client from (url, token, timeout); tests swap it to count requests."""

@@ -39,3 +39,23 @@ def test_a_refresh_of_an_unreachable_instance_reports_and_keeps_what_was_stored(
 
     assert result.error is not None
     assert len(stored(app, "SELECT id FROM posts")) == 1
+
+
+def test_a_refresh_spends_from_the_instance_budget_and_waits_when_it_is_spent(db_url: str, mastodon: Any) -> None:
+    import time
+
+    from tests.conftest import RequestCounter, counting_client_factory
+
+    mastodon.post("Acme #koffie")
+    counter = RequestCounter()
+    app = Application(make_config(db_url, [mastodon.url]), client_factory=counting_client_factory(counter))
+    poll_once(app)
+    app.budget(mastodon.url).observe(
+        200, {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(time.time() + 120)}
+    )
+    counter.paths.clear()
+
+    result = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert result.error is not None and "budget" in result.error
+    assert counter.paths == [], "nothing was sent past the polls' shared allowance"
