@@ -23,6 +23,12 @@ SQLITE_MAX_PARAMETERS = 32_766
 """SQLite's bound-parameter limit since 3.32; a multi-row statement stays below it."""
 
 
+def conflict_insert(session: Session, table: Any) -> Any:
+    """An INSERT for `table` that can take ON CONFLICT clauses, in the dialect of the session's database."""
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
 class BulkInsert:
     """One table's conflict-ignoring INSERT for given columns, optionally returning columns of the inserted rows."""
 
@@ -79,8 +85,7 @@ class BulkInsert:
         return out
 
     def _portable(self, session: Session, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
-        module: Any = postgresql if dialect.name == "postgresql" else sqlite
-        statement = module.insert(self.table).on_conflict_do_nothing(index_elements=self.conflict)
+        statement = conflict_insert(session, self.table).on_conflict_do_nothing(index_elements=self.conflict)
         if not self.returning:
             session.execute(statement, list(rows))
             return []

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.bulk import conflict_insert
 from storage.models import PollCursorRow
 
 
@@ -33,17 +32,15 @@ def load_cursor(session: Session, source: str, origin: str, scope: str) -> Curso
 def save_cursor(session: Session, source: str, origin: str, scope: str, cursor: Cursor) -> None:
     """Record the position; commits with whatever else the session holds."""
     # One upsert rather than a load and a flush: it runs once per stored page, so it is on the hot path.
-    table = PollCursorRow.__table__
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
     values = {
         "newest_id": cursor.newest_id,
         "backfill_before": cursor.backfill_before,
         "backfill_done": cursor.backfill_done,
         "updated_at": datetime.now(UTC),
     }
-    statement = module.insert(table).values(source=source, origin=origin, scope=scope, **values)
-    session.execute(statement.on_conflict_do_update(index_elements=["source", "origin", "scope"], set_=values))
+    key = {"source": source, "origin": origin, "scope": scope}
+    statement = conflict_insert(session, PollCursorRow.__table__).values(**key, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
 
 
 def all_cursors(session: Session) -> list[PollCursorRow]:
