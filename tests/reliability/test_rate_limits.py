@@ -84,6 +84,7 @@ def test_the_budget_reads_iso_and_epoch_resets_and_a_429s_retry_after() -> None:
     clock = [now]
     budget = RequestBudget(limit=300, window=300, reserve=0, clock=lambda: clock[0])
     budget.observe(200, {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "1800000100"})
+    budget.finished()  # that request is over: its answer told the instance's limits
     assert budget.take() == 0.0 and budget.take() == 0.0
     assert 100 <= budget.take() <= 102, "spent: wait until the window resets"
     budget.observe(429, {"Retry-After": "600"})
@@ -100,5 +101,6 @@ def test_an_epoch_reset_truncated_to_a_moment_ago_still_ends_the_window_not_our_
 
     # The server's window ends "at 1800000000": truncated, it reads as 0.4 s ago.
     budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1800000000"})
+    budget.finished()
 
     assert budget.take() <= 1.0, "spent until the server's window ends, a second at most; not 300 s"
