@@ -21,6 +21,7 @@ from rich.table import Table
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from bot.durations import format_duration
 from bot.logs import setup_logging
+from bot.memory import freeze_startup_objects, keep_heap_top_pad
 from bot.watch_cli import watch
 
 CSV_COLUMNS = (
@@ -92,6 +93,7 @@ def run(ctx: Context) -> None:
 
     _apply_config_log_format(ctx.config)
     app = Application(ctx.config)
+    freeze_startup_objects()
     asyncio.run(app.run())
 
 
@@ -351,6 +353,7 @@ cli.add_command(watch)
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+    keep_heap_top_pad()
     cli.main(args=list(argv) if argv is not None else None, prog_name="merkwacht")
 
 

@@ -6,7 +6,11 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-_BLOCKS = "p, li, blockquote, pre, h1, h2, h3, h4, h5, h6, div, tr"
+_DROPPED = frozenset({"script", "style"})
+_BLOCKS = ("p", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "div", "tr")
+# One selector for every node that needs handling: each css() call walks the whole tree, which cost more than the
+# handling itself.
+_HANDLED = ", ".join(("br", *_DROPPED, *_BLOCKS))
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
@@ -21,12 +25,14 @@ def html_to_text(html: str) -> str:
     root = tree.body
     if root is None:
         return ""
-    for node in root.css("script, style"):
-        node.decompose()
-    for br in root.css("br"):
-        br.replace_with("\n")
-    for block in root.css(_BLOCKS):
-        block.insert_after("\n\n")
+    for node in root.css(_HANDLED):
+        tag = node.tag
+        if tag == "br":
+            node.replace_with("\n")
+        elif tag in _DROPPED:
+            node.decompose()
+        else:
+            node.insert_after("\n\n")
     text = root.text(separator="", deep=True)
     text = _TRAILING_SPACE.sub("\n", text.replace("\r\n", "\n"))
     return _MANY_BLANK_LINES.sub("\n\n", text).strip()

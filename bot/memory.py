@@ -1,0 +1,43 @@
+"""How Merkwacht processes use memory: settings applied once at start."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import sys
+
+TOP_PAD_BYTES = 4 * 1024 * 1024
+"""Free memory glibc keeps at the top of its heap instead of handing it back to the OS after every free."""
+
+_M_TOP_PAD = -2
+"""glibc's `mallopt` parameter number for the top pad (malloc.h)."""
+
+
+def keep_heap_top_pad(pad: int = TOP_PAD_BYTES) -> bool:
+    """Ask glibc to keep `pad` bytes at the top of the heap; False where the C library has no such setting.
+
+    Lexbor, the HTML parser behind `html_to_text`, takes and frees a few hundred KiB for every post. With glibc's
+    defaults that memory often went back to the OS after each post and was faulted in again for the next (five `brk`
+    calls per post), which made normalising four times slower depending on the heap's history: 77-85 µs instead of
+    17 µs per post. A 4 MiB pad keeps it; 1 MiB was not enough.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    # musl has a mallopt that does nothing and returns 0; glibc returns 1 when the setting was taken.
+    return bool(mallopt(_M_TOP_PAD, pad))
+
+
+def freeze_startup_objects() -> None:
+    """Move everything built so far (config, matcher, analyser lexicons, libraries) out of the collector's sight.
+
+    These live as long as the process, yet every full collection walked them again. Frozen, the ingest benchmark
+    spent half as long collecting (0.36 s instead of 0.71 s per 50,000 posts) and ran 5-7% faster.
+    """
+    gc.collect()
+    gc.freeze()
