@@ -41,11 +41,11 @@ def source_gaps(session: Session, start: datetime, end: datetime) -> list[Source
     for outage in outages(session, start, min_duration=MIN_GAP):
         if outage.started_at >= end:
             continue
-        if outage.source == "discord":
-            name = f"Discord channel {outage.scope}"
-        else:
-            name = f"{outage.origin.split('://', 1)[-1]} #{outage.scope}"
-        gaps.append(SourceGap(name, outage.started_at, outage.ended_at, outage.errors))
+        gaps.append(
+            SourceGap(
+                outage.source, outage.origin, outage.scope, outage.started_at, outage.ended_at, outage.errors
+            )
+        )
     return gaps
 
 

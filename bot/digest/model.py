@@ -68,12 +68,23 @@ class BrandDigest:
 class SourceGap:
     """A source that could not be read during part of the digest's day, so its numbers may be low."""
 
-    name: str
-    """`mastodon.social #acme`, `Discord channel 1234`."""
+    source: str
+    """`mastodon` or `discord`."""
+    origin: str
+    """The instance URL, or `discord`."""
+    scope: str
+    """The hashtag, or the Discord channel id."""
     started_at: datetime
     ended_at: datetime | None
     """None while it is still down."""
     failed_polls: int
+
+    @property
+    def name(self) -> str:
+        """In plain text: `mastodon.social #acme`, `Discord channel 1234`."""
+        if self.source == "discord":
+            return f"Discord channel {self.scope}"
+        return f"{self.origin.split('://', 1)[-1]} #{self.scope}"
 
 
 @dataclass(frozen=True, slots=True)

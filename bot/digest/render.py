@@ -7,14 +7,14 @@ Post text, author names, hashtags and brand names are untrusted: newlines are fo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.digest import chunk
-from bot.digest.model import BrandDigest, Digest, PostSummary
+from bot.digest.model import BrandDigest, Digest, PostSummary, SourceGap
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 """`allowed_mentions` that let nothing ping: no users, roles, @everyone or @here."""
@@ -84,9 +84,18 @@ def sentiment_line(brand: BrandDigest) -> str:
     return line
 
 
+_DISCORD_ORIGIN = re.compile(r"discord:\d+/(\d+)")
+
+
+def channel_mention(channel_id: str) -> str | None:
+    """`<#id>`, which Discord shows as the channel's current name (a link for those who can see it)."""
+    return f"<#{channel_id}>" if channel_id.isascii() and channel_id.isdigit() else None
+
+
 def _where(post: PostSummary) -> str:
     if post.source == "discord":
-        return "Discord"
+        found = _DISCORD_ORIGIN.fullmatch(post.origin)
+        return (channel_mention(found[1]) if found else None) or "Discord"
     host = re.sub(r"^https?://", "", post.origin).split("/")[0]
     return escape(host)
 
@@ -126,15 +135,28 @@ def brand_lines(brand: BrandDigest, zone: str) -> list[str]:
     return lines
 
 
-def _ranking(items: Sequence[tuple[str, int]], prefix: str = "") -> str:
-    text = "\n".join(f"{i}. {prefix}{escape(name)} — {n}" for i, (name, n) in enumerate(items, 1))
+def _ranking(items: Sequence[tuple[str, int]], label: Callable[[str], str]) -> str:
+    text = "\n".join(f"{i}. {label(name)} — {n}" for i, (name, n) in enumerate(items, 1))
     return chunk.shorten(text, chunk.FIELD_VALUE) if text else "—"
 
 
-def _source_name(origin: str) -> str:
-    if origin.startswith("discord:"):
-        return "Discord channel " + origin.rsplit("/", 1)[-1]
-    return re.sub(r"^https?://", "", origin)
+def _hashtag(tag: str) -> str:
+    return "#" + escape(tag)
+
+
+def source_label(origin: str) -> str:
+    """An origin in Markdown: the instance's host, or the Discord channel by its name (`<#id>`)."""
+    found = _DISCORD_ORIGIN.fullmatch(origin)
+    if found:
+        return channel_mention(found[1]) or escape(origin)
+    return escape(re.sub(r"^https?://", "", origin))
+
+
+def gap_label(gap: SourceGap) -> str:
+    """Which source was down, in Markdown: `mastodon.social #acme`, or the Discord channel by its name."""
+    if gap.source == "discord":
+        return channel_mention(gap.scope) or escape(gap.name)
+    return escape(gap.name)
 
 
 def _span(delta: timedelta) -> str:
@@ -152,7 +174,7 @@ def gap_lines(digest: Digest) -> str:
         since = gap.started_at.astimezone(zone)
         when = f"{since:%H:%M}" if since.date() == digest.day else f"{since:%d %b %H:%M}"
         state = f"until {gap.ended_at.astimezone(zone):%H:%M}" if gap.ended_at else "still down"
-        lines.append(f"• {escape(gap.name)}: {_span((gap.ended_at or now) - gap.started_at)} "
+        lines.append(f"• {gap_label(gap)}: {_span((gap.ended_at or now) - gap.started_at)} "
                      f"(from {when}, {state}; {gap.failed_polls} failed polls)")
     return chunk.shorten("\n".join(lines), chunk.FIELD_VALUE)
 
@@ -194,10 +216,10 @@ def render(digest: Digest, *, with_chart: bool = True) -> Rendered:
         "title": "Overview",
         "color": _COLOURS["overview"],
         "fields": [
-            {"name": "Busiest hashtags", "value": _ranking(digest.hashtags, "#"), "inline": True},
-            {"name": "Busiest sources", "value": _ranking([(_source_name(o), n) for o, n in digest.sources]),
+            {"name": "Busiest hashtags", "value": _ranking(digest.hashtags, _hashtag), "inline": True},
+            {"name": "Busiest sources", "value": _ranking(digest.sources, source_label),
              "inline": True},
-            {"name": "Watched hashtags without a brand", "value": _ranking(digest.unbranded_tags, "#"),
+            {"name": "Watched hashtags without a brand", "value": _ranking(digest.unbranded_tags, _hashtag),
              "inline": False},
         ],
     }

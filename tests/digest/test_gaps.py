@@ -87,4 +87,5 @@ def test_a_source_still_down_says_so(db: Database) -> None:
 
     [gap] = digest.gaps
     assert gap.name == "Discord channel 1234" and gap.ended_at is None
-    assert "still down" in str(render(digest, with_chart=False).payloads)
+    shown = str(render(digest, with_chart=False).payloads)
+    assert "<#1234>: " in shown and "still down" in shown, "Discord shows the channel by its current name"

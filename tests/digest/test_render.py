@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -49,7 +50,7 @@ def test_a_normal_day_is_one_message_with_the_chart_and_every_number(discord_rul
     assert first["embeds"][0]["image"] == {"url": "attachment://merkwacht-2026-03-10.png"}
     text = all_text(payloads)
     for expected in ("Tuesday 10 March 2026", "12 mentions", "+4 vs the day before (8)", "+50% vs the 7-day average",
-                     "5 positive", "Needs an answer (1)", "https://m.example/@a/1", "Discord channel 234"):
+                     "5 positive", "Needs an answer (1)", "https://m.example/@a/1", "<#234>"):
         assert expected in text
     assert discord_rules.problems(first) == []
 
@@ -114,3 +115,18 @@ def test_shorten_counts_emoji_as_discord_might() -> None:
     assert chunk.dlen("😀") == 2
     cut = chunk.shorten("😀" * 3000, 2000)
     assert chunk.dlen(cut) <= 2000 and cut.endswith("…")
+
+
+def test_discord_channels_are_shown_by_their_name_and_their_posts_say_where_they_were_written() -> None:
+    # `<#id>` is how Discord itself names a channel: each reader sees its current name, as a link.
+    discord_post = summary(source="discord", origin="discord:1/234", author="bob")
+    text = all_text(render(digest([brand(posts=[discord_post])])).payloads)
+    assert "2. <#234> — 3" in text
+    assert "**bob** (<#234>)" in text
+
+
+def test_an_origin_that_is_not_a_discord_channel_id_is_escaped_not_trusted_as_markup() -> None:
+    odd = summary(source="discord", origin="discord:1/<@everyone>", author="bob")
+    day = replace(digest([brand(posts=[odd])]), sources=[("discord:1/<@everyone>", 1)])
+    text = all_text(render(day).payloads)
+    assert "<@everyone>" not in text and "**bob** (Discord)" in text
