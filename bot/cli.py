@@ -30,6 +30,8 @@ CSV_COLUMNS = (
     "source",
     "instance",
     "author",
+    "author_name",
+    "author_followers",
     "created_at",
     "language",
     "text",

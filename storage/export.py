@@ -46,6 +46,8 @@ def iter_export_rows(session: Session, since: datetime | None = None) -> Iterato
                 "source": post.source,
                 "instance": post.origin,
                 "author": post.author_handle,
+                "author_name": post.author_name,
+                "author_followers": post.author_followers,
                 "created_at": post.created_at.isoformat(),
                 "language": post.language,
                 "text": post.text,

@@ -46,6 +46,7 @@ def test_poll_prints_a_line_per_timeline_and_export_writes_what_was_stored(tmp_p
     first = rows[0]
     assert first["brands"] == ["Acme"] and first["tags"] == ["koffie"] and first["language"] == "nl"
     assert {"uri", "url", "source", "instance", "author", "created_at", "engagement", "sentiment", "cx"} <= set(first)
+    assert (first["author"], first["author_name"]) == ("alice@mock.local", "Alice"), "who wrote it, as people see them"
 
 
 def test_poll_can_be_limited_to_some_sources(tmp_path: Path, mastodon: Any) -> None:
@@ -78,7 +79,7 @@ def test_export_as_csv_since_a_date(tmp_path: Path, mastodon: Any) -> None:
 
     rows = list(csv.DictReader(io.StringIO(everything.stdout)))
     assert [r["brands"] for r in rows] == ["Acme"]
-    assert rows[0]["tags"] == "koffie"
+    assert rows[0]["tags"] == "koffie" and rows[0]["author_name"] == "Alice"
     assert list(csv.DictReader(io.StringIO(nothing.stdout))) == []
 
 
