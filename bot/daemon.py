@@ -35,7 +35,7 @@ from bot.sources.ratelimit import RequestBudget
 from bot.watch_live import LiveWatchList
 from bot.watchlist import EffectiveWatchList
 from storage.db import Database
-from storage.health import all_health, set_backoff
+from storage.health import all_health
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,15 @@ class Application:
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
         )
-        self.ingestor = Ingestor(self.db, self.pipeline, deadline=config.ops.poll_timeout.total_seconds())
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
         self.scheduler: AsyncIOScheduler | None = None
         self.metrics = Metrics()
         interval = config.schedule.poll_interval.total_seconds()
         self.backoff = BackoffPolicy(base=interval, cap=max(config.ops.backoff_max.total_seconds(), interval))
+        self.ingestor = Ingestor(
+            self.db, self.pipeline, deadline=config.ops.poll_timeout.total_seconds(), backoff=self.backoff
+        )
         self._budgets: dict[str, RequestBudget] = {}
         self._alerted: set[str] = set()
         """Outages already reported at error level, so a revoked token is one alert, not one per poll."""
@@ -175,7 +177,7 @@ class Application:
         if result.ok:
             self._report_success(timeline, result)
         else:
-            await self._back_off(timeline, result)
+            self._back_off(timeline, result)
         return result
 
     def _count(self, timeline: Timeline, result: PollResult, seconds: float) -> None:
@@ -211,10 +213,15 @@ class Application:
             result.pages,
         )
 
-    async def _back_off(self, timeline: Timeline, result: PollResult) -> None:
+    def _back_off(self, timeline: Timeline, result: PollResult) -> None:
         key = timeline_key(timeline)
-        delay = self.backoff.delay(result.consecutive_errors, retry_after=result.retry_after, kind=result.error_kind)
-        until = datetime.now(UTC) + timedelta(seconds=delay)
+        now = datetime.now(UTC)
+        # A failure's backoff was stored with it; a deferred poll (our own budget) is postponed without a record.
+        until = result.backoff_until
+        if until is None:
+            wait = self.backoff.delay(result.consecutive_errors, retry_after=result.retry_after, kind=result.error_kind)
+            until = now + timedelta(seconds=wait)
+        delay = (until - now).total_seconds()
         scheduler = self.scheduler
         job = scheduler.get_job(key) if scheduler is not None and scheduler.running else None
         if job is not None and job.next_run_time is not None and job.next_run_time < until:
@@ -225,7 +232,6 @@ class Application:
             log.debug("%s: request budget spent, next poll in %s", key, when)
             return
         self.metrics.backoff_until.labels(timeline.source, timeline.origin, timeline.scope).set(until.timestamp())
-        await asyncio.to_thread(self._save_backoff, timeline, until)
         alert = f"unauthorized:{timeline.origin}" if result.error_kind == "unauthorized" else key
         if alert not in self._alerted and result.error_kind == "unauthorized":
             self._alerted.add(alert)
@@ -248,10 +254,6 @@ class Application:
                 result.error,
                 when,
             )
-
-    def _save_backoff(self, timeline: Timeline, until: datetime) -> None:
-        with self.db.transaction() as session:
-            set_backoff(session, timeline.source, timeline.origin, timeline.scope, until)
 
     def _first_runs(self) -> dict[str, datetime]:
         # A source that was backing off when the daemon stopped stays left alone after a restart, so a crash loop

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.backoff import BackoffPolicy
 from bot.model import Post
 from bot.pipeline import Pipeline
 from bot.sources.base import Page, SourceError, Timeline
 from storage.cursors import Cursor, load_cursor, save_cursor
 from storage.db import Database
-from storage.health import record_failure, record_success
+from storage.health import record_failure, record_success, set_backoff
 from storage.posts import store_posts
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class PollResult:
     """Failures in a row of this timeline, this one included (0 after a success)."""
     recovered_after: float | None = None
     """Seconds the timeline had been failing, when this poll ended an outage."""
+    backoff_until: datetime | None = None
+    """When a failed poll's timeline may be polled again (stored with its health in one transaction)."""
 
     @property
     def ok(self) -> bool:
@@ -64,13 +67,21 @@ class Ingestor:
     """Polls timelines into the database through the pipeline."""
 
     def __init__(
-        self, db: Database, pipeline: Pipeline, *, max_pages: int = MAX_PAGES_PER_POLL, deadline: float | None = None
+        self,
+        db: Database,
+        pipeline: Pipeline,
+        *,
+        max_pages: int = MAX_PAGES_PER_POLL,
+        deadline: float | None = None,
+        backoff: BackoffPolicy | None = None,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
         self.max_pages = max_pages
         self.deadline = deadline
         """Seconds one whole poll may take; a hung or trickling server then fails the poll, not the scheduler."""
+        self.backoff = backoff or BackoffPolicy()
+        """How long a failing timeline is left alone; the wait is stored with the failure, so a restart keeps it."""
 
     async def poll(self, timeline: Timeline, *, backfill: timedelta, progress: Progress | None = None) -> PollResult:
         """Read `timeline` forward from its cursor (or back over `backfill` the first time) and store what is new."""
@@ -178,9 +189,13 @@ class Ingestor:
                     session, result.source, result.origin, result.scope, new=result.new, skipped=result.skipped
                 )
             else:
-                result.consecutive_errors = record_failure(
+                failures = record_failure(
                     session, result.source, result.origin, result.scope, result.error or "", kind=result.error_kind
                 )
+                delay = self.backoff.delay(failures, retry_after=result.retry_after, kind=result.error_kind)
+                result.consecutive_errors = failures
+                result.backoff_until = datetime.now(UTC) + timedelta(seconds=delay)
+                set_backoff(session, result.source, result.origin, result.scope, result.backoff_until)
 
 
 class _Batch:

@@ -67,10 +67,9 @@ def record_failure(
     scope: str,
     error: str,
     *,
-    backoff_until: datetime | None = None,
     kind: str | None = None,
 ) -> int:
-    """A poll failed; returns how many times in a row it has now failed."""
+    """A poll failed; returns how many times in a row it has now failed. Its backoff is the caller's to set."""
     now = datetime.now(UTC)
     row = _row(session, source, origin, scope)
     row.total_polls += 1
@@ -79,7 +78,6 @@ def record_failure(
     row.last_error = (f"{kind}: {error}" if kind else error)[:2000]
     row.last_error_at = now
     row.failing_since = row.failing_since or now
-    row.backoff_until = backoff_until
     return row.consecutive_errors
 
 
