@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.pipeline import Pipeline
-from bot.sources.base import SourceError
-from bot.sources.mastodon import fetch_statuses
+from bot.sources.base import Page, SourceError
+from bot.sources.mastodon import iter_statuses
 from bot.sources.ratelimit import RequestBudget
 from storage.db import Database
-from storage.posts import posts_to_refresh, store_posts
+from storage.posts import mark_refreshed, posts_to_refresh, store_posts
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +54,33 @@ class EngagementRefresher:
         result.asked = len(ids)
         if not ids:
             return result
+        asked: list[str] = []
+        pages: list[Page] = []
+        failure: SourceError | None = None
         try:
-            pages = await fetch_statuses(client, instance_url, ids, budget)
+            async for chunk, page in iter_statuses(client, instance_url, ids, budget):
+                asked += chunk
+                pages.append(page)
         except SourceError as exc:
-            result.error = str(exc)
-            # Polls come first: a refresh held back by the request budget simply waits for its next turn.
-            level = logging.INFO if exc.kind == "deferred" else logging.WARNING
-            log.log(level, "refreshing engagement on %s failed (%s): %s", instance_url, exc.kind, exc)
-            return result
+            # What was read before the failure is kept; the rest is asked for first next time (least recently read).
+            failure = exc
 
         def store() -> None:
             processed = self.pipeline.process([post for page in pages for post in page.posts])
             with self.db.transaction() as session:
                 stored = store_posts(session, processed.posts)
+                mark_refreshed(session, instance_url, asked)
             result.seen = len(processed.posts)
             result.updated = stored.updated
 
-        await asyncio.to_thread(store)
+        if asked:
+            await asyncio.to_thread(store)
+        if failure is not None:
+            result.error = str(failure)
+            # Polls come first: a refresh held back by the request budget simply waits for its next turn.
+            level = logging.INFO if failure.kind == "deferred" else logging.WARNING
+            log.log(level, "refreshing engagement on %s stopped after %d of %d (%s): %s", instance_url, len(asked),
+                    len(ids), failure.kind, failure)
+            return result
         log.info("refreshed %d of %d recent mentions on %s", result.seen, result.asked, instance_url)
         return result

@@ -115,6 +115,8 @@ class PostRow(Base):
     edited_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime | None]
+    """When the engagement refresh last asked the origin for it (whether or not anything had changed)."""
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     replies: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.model import AnalysedPost, Post
@@ -202,7 +202,7 @@ def store_posts(session: Session, items: Sequence[AnalysedPost], now: datetime |
 
 
 def posts_to_refresh(session: Session, origin: str, since: datetime, limit: int = 2000) -> list[str]:
-    """Ids on `origin` of the brand mentions first read there and written since `since`, least recently updated first.
+    """Ids on `origin` of the brand mentions first read there and written since `since`, least recently read first.
 
     Each post is refreshed from the instance it was first read on only, so two instances never both spend requests
     on it.
@@ -212,7 +212,15 @@ def posts_to_refresh(session: Session, origin: str, since: datetime, limit: int 
         select(PostSourceRow.remote_id)
         .join(PostRow, PostRow.id == PostSourceRow.post_id)
         .where(PostSourceRow.origin == origin, PostRow.origin == origin, PostRow.created_at >= since, mentioned)
-        .order_by(PostRow.updated_at)
+        .order_by(func.coalesce(PostRow.refreshed_at, PostRow.first_seen_at), PostRow.id)
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def mark_refreshed(session: Session, origin: str, remote_ids: Sequence[str], now: datetime | None = None) -> None:
+    """Note that the posts with these ids on `origin` were just asked for again, found or not (a deleted one too)."""
+    now = now or datetime.now(UTC)
+    for chunk in _chunks(remote_ids):
+        asked = select(PostSourceRow.post_id).where(PostSourceRow.origin == origin, PostSourceRow.remote_id.in_(chunk))
+        session.execute(update(POSTS).where(POSTS.c.id.in_(asked)).values(refreshed_at=now))

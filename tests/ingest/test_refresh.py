@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from bot.daemon import Application
@@ -42,8 +43,6 @@ def test_a_refresh_of_an_unreachable_instance_reports_and_keeps_what_was_stored(
 
 
 def test_a_refresh_spends_from_the_instance_budget_and_waits_when_it_is_spent(db_url: str, mastodon: Any) -> None:
-    import time
-
     from tests.conftest import RequestCounter, counting_client_factory
 
     mastodon.post("Acme #koffie")
@@ -59,3 +58,44 @@ def test_a_refresh_spends_from_the_instance_budget_and_waits_when_it_is_spent(db
 
     assert result.error is not None and "budget" in result.error
     assert counter.paths == [], "nothing was sent past the polls' shared allowance"
+
+
+def test_a_refresh_held_back_part_way_keeps_what_it_read_and_goes_on_with_the_rest_next_time(
+    db_url: str, mastodon: Any
+) -> None:
+    now = [time.time()]
+    posts = [mastodon.post(f"Acme nummer {i} #koffie") for i in range(30)]  # two requests of 20 ids
+    app = Application(make_config(db_url, [mastodon.url]), clock=lambda: now[0])
+    poll_once(app)
+    # The oldest and the newest get a favourite: one of them is in the first 20 read, the other is left over.
+    mastodon.client("bob").status_favourite(posts[0]["id"])
+    mastodon.client("bob").status_favourite(posts[-1]["id"])
+    budget = app.budget(mastodon.url)
+
+    def one_request_left() -> None:
+        # One request above the reserve the budget keeps: 20 ids go, the rest wait for the next window.
+        reset = str(now[0] + 120)
+        budget.observe(200, {"X-RateLimit-Remaining": str(budget.reserve + 1), "X-RateLimit-Reset": reset})
+
+    one_request_left()
+    first = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert (first.asked, first.seen) == (30, 20) and first.error is not None and "budget" in first.error
+    rows = stored(app, "SELECT id, favourites, refreshed_at FROM posts")
+    left_over = {r.id for r in rows if r.refreshed_at is None}
+    assert len(left_over) == 10
+    assert [r.refreshed_at is not None for r in rows if r.favourites] == [True], "what was read before is kept"
+
+    for post in posts:
+        mastodon.client("carol").status_favourite(post["id"])
+    now[0] += 300
+    one_request_left()
+    second = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert second.seen == 20
+    rows = stored(app, "SELECT id, favourites FROM posts")
+    read_again = {r.id for r in rows if r.favourites >= 1}
+    assert left_over <= read_again and len(read_again) == 20, (
+        "the 10 left over were read first, then 10 of those read least recently; unchanged posts are not read again "
+        "and again while others never are"
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select
 
 from bot.model import AnalysedPost, Author, BrandMatch, Engagement, Post
 from storage.db import Database, alembic_config, upgrade
-from storage.models import MentionRow, PostRow, PostSourceRow, PostTagRow
+from storage.models import Base, MentionRow, PostRow, PostSourceRow, PostTagRow
 from storage.posts import store_posts
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -35,6 +37,12 @@ def test_migrations_have_one_head_and_create_every_table(db: Database) -> None:
     assert len(heads) == 1
     tables = set(inspect(db.engine).get_table_names())
     assert {"posts", "post_sources", "post_tags", "mentions", "poll_cursors", "source_health", "digests"} <= tables
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(db: Database) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == [], "a model change without its migration (or the reverse)"
 
 
 def test_migrating_twice_changes_nothing(db: Database) -> None:
