@@ -256,11 +256,12 @@ def main() -> None:
         f"{PAGES_PER_TRANSACTION} pages per transaction"
     )
     for r in results:
-        extra = (
-            " (with analysis)"
-            if r.get("analysis")
-            else (" (analysis not installed)" if r["variant"] == "merkwacht" else "")
-        )
+        extra = ""
+        if r["variant"] == "merkwacht":
+            if r["analysis"]:
+                extra = " (with analysis)"
+            else:
+                extra = " (without analysis)" if args.no_analysis else " (analysis not installed)"
         print(
             f"  {r['variant']:<10} {r['posts']:>7} posts in {r['seconds']:7.2f} s = {r['posts_per_s']:8.0f} posts/s, "
             f"peak RSS {r['peak_rss_mb']:6.1f} MiB{extra}"

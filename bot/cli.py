@@ -111,7 +111,8 @@ def _apply_config_log_format(config: Config) -> None:
 @pass_context
 def poll(ctx: Context, sources: Sequence[str]) -> None:
     """Poll every source once, print a line per source, and exit (non-zero if any failed)."""
-    from bot.daemon import Application, timeline_key
+    from bot.daemon import Application
+    from bot.poll_outcomes import timeline_key
 
     app = Application(ctx.config)
     timelines = app.select(sources)

@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,13 +19,13 @@ from bot.config import Config
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
 from bot.discord_rest import DiscordConnection
-from bot.durations import format_duration
 from bot.ingest import Ingestor, PollResult, Progress
 from bot.logs import hide_secrets
 from bot.matching import BrandMatcher
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PostAnalyser
+from bot.poll_outcomes import PollOutcomes, timeline_key
 from bot.refresh import EngagementRefresher, RefreshResult
 from bot.sinks.discord_sink import DiscordSink
 from bot.sources.base import Timeline
@@ -41,11 +41,6 @@ log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[str, "str | None", float], Any]
 """Builds a Mastodon client from (instance URL, token, timeout)."""
-
-
-def timeline_key(timeline: Timeline) -> str:
-    """A stable name for a timeline, used as job id and in `poll --source`: `mastodon:https://x#tag`."""
-    return f"{timeline.source}:{timeline.origin}#{timeline.scope}"
 
 
 def build_analyser(config: Config) -> PostAnalyser | None:
@@ -90,8 +85,7 @@ class Application:
             self.db, self.pipeline, deadline=config.ops.poll_timeout.total_seconds(), backoff=self.backoff
         )
         self._budgets: dict[str, RequestBudget] = {}
-        self._alerted: set[str] = set()
-        """Outages already reported at error level, so a revoked token is one alert, not one per poll."""
+        self.outcomes = PollOutcomes(self.metrics, self.backoff, lambda: self.scheduler)
         self.ops_server: OpsServer | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         """Polls running now, so a shutdown can wait for their transactions."""
@@ -173,87 +167,8 @@ class Application:
         self._track(asyncio.current_task())
         backfill = self.config.discord.backfill if timeline.source == "discord" else self.config.mastodon.backfill
         result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
-        self._count(timeline, result, time.monotonic() - started)
-        if result.ok:
-            self._report_success(timeline, result)
-        else:
-            self._back_off(timeline, result)
+        self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.origin))
         return result
-
-    def _count(self, timeline: Timeline, result: PollResult, seconds: float) -> None:
-        m, src, origin, scope = self.metrics, timeline.source, timeline.origin, timeline.scope
-        m.poll_duration.labels(src, origin).observe(seconds)
-        if result.new:
-            m.posts_ingested.labels(src, origin).inc(result.new)
-        if result.error_kind == "deferred":
-            m.polls_deferred.labels(src, origin).inc()
-        elif not result.ok:
-            m.poll_errors.labels(src, origin, result.error_kind or "unknown").inc()
-            m.consecutive_errors.labels(src, origin, scope).set(result.consecutive_errors)
-        else:
-            m.consecutive_errors.labels(src, origin, scope).set(0)
-            m.backoff_until.labels(src, origin, scope).set(0)
-            m.last_success.labels(src, origin, scope).set(time.time())
-        if origin in self._budgets:
-            m.rate_limit_remaining.labels(origin).set(self._budgets[origin].remaining)
-
-    def _report_success(self, timeline: Timeline, result: PollResult) -> None:
-        key = timeline_key(timeline)
-        if result.recovered_after is not None:
-            down = format_duration(timedelta(seconds=round(result.recovered_after)))
-            log.warning("%s works again after %s down", key, down)
-        self._alerted.discard(key)
-        self._alerted.discard(f"unauthorized:{timeline.origin}")
-        log.info(
-            "polled %s: %d new, %d duplicate, %d skipped (opt-out), %d pages",
-            key,
-            result.new,
-            result.duplicate,
-            result.skipped,
-            result.pages,
-        )
-
-    def _back_off(self, timeline: Timeline, result: PollResult) -> None:
-        key = timeline_key(timeline)
-        now = datetime.now(UTC)
-        # A failure's backoff was stored with it; a deferred poll (our own budget) is postponed without a record.
-        until = result.backoff_until
-        if until is None:
-            wait = self.backoff.delay(result.consecutive_errors, retry_after=result.retry_after, kind=result.error_kind)
-            until = now + timedelta(seconds=wait)
-        delay = (until - now).total_seconds()
-        scheduler = self.scheduler
-        job = scheduler.get_job(key) if scheduler is not None and scheduler.running else None
-        if job is not None and job.next_run_time is not None and job.next_run_time < until:
-            # Only this timeline's job moves; every other source keeps its schedule.
-            job.modify(next_run_time=until)
-        when = format_duration(timedelta(seconds=round(delay)))
-        if result.error_kind == "deferred":
-            log.debug("%s: request budget spent, next poll in %s", key, when)
-            return
-        self.metrics.backoff_until.labels(timeline.source, timeline.origin, timeline.scope).set(until.timestamp())
-        alert = f"unauthorized:{timeline.origin}" if result.error_kind == "unauthorized" else key
-        if alert not in self._alerted and result.error_kind == "unauthorized":
-            self._alerted.add(alert)
-            log.error(
-                "%s refused the access token (401): it was revoked or has expired. Set a new one (token_env/"
-                "token_file of this instance) and restart; its timelines are retried up to every %s meanwhile. "
-                "This is reported once until it works again.",
-                timeline.origin,
-                format_duration(timedelta(seconds=self.backoff.cap)),
-            )
-        elif alert not in self._alerted:
-            self._alerted.add(alert)
-            log.warning("polling %s failed (%s): %s; next try in %s", key, result.error_kind, result.error, when)
-        else:
-            log.debug(
-                "polling %s failed again (%s, %d in a row): %s; next try in %s",
-                key,
-                result.error_kind,
-                result.consecutive_errors,
-                result.error,
-                when,
-            )
 
     def _first_runs(self) -> dict[str, datetime]:
         # A source that was backing off when the daemon stopped stays left alone after a restart, so a crash loop
