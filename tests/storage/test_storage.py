@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select
 
-from bot.model import AnalysedPost, Author, BrandMatch, Engagement, Post
+from bot.model import AnalysedPost, Analysis, Author, BrandMatch, Engagement, Post
 from storage.db import Database, alembic_config, upgrade
+from storage.export import iter_export_rows
 from storage.models import Base, MentionRow, PostRow, PostSourceRow, PostTagRow
 from storage.posts import store_posts
 
@@ -131,3 +132,22 @@ def test_a_naive_datetime_is_refused_rather_than_stored_ambiguously(db: Database
     with pytest.raises(StatementError, match="naive datetime"), db.transaction() as session:
         store_posts(session, [naive])
     assert count(db, PostRow) == 0
+
+
+def test_everything_stored_reads_back_as_it_was_written_in_any_time_zone(db: Database) -> None:
+    amsterdam = timezone(timedelta(hours=1))
+    item = make_post(text="Acme is te duur?")
+    post = replace(item.post, created_at=datetime(2026, 3, 10, 9, 30, tzinfo=amsterdam), spoiler_text="prijs",
+                   author=Author("a@a.example", display_name="Anna 🇳🇱", followers=42), sensitive=True)
+    analysis = Analysis(language="nl", sentiment="negative", sentiment_score=-0.625, cx="question",
+                        topics=("price", "service"))
+    with db.transaction() as session:
+        store_posts(session, [AnalysedPost(post, item.matches, analysis)])
+
+    with db.sessions() as session:
+        [row] = iter_export_rows(session)
+    assert row["created_at"] == "2026-03-10T08:30:00+00:00"
+    assert (row["author_name"], row["author_followers"]) == ("Anna 🇳🇱", 42)
+    assert row["sentiment"] == {"label": "negative", "score": -0.625}
+    assert (row["cx"], row["topics"], row["brands"], row["tags"]) == ("question", ["price", "service"], ["Acme"],
+                                                                      ["koffie"])
