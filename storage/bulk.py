@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import psycopg
-from psycopg.rows import namedtuple_row
 from sqlalchemy import JSON, Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    import psycopg
 
 SQLITE_MAX_PARAMETERS = 32_766
 """SQLite's bound-parameter limit since 3.32; a multi-row statement stays below it."""
@@ -97,6 +98,8 @@ class BulkInsert:
         return params
 
     def _psycopg(self, session: Session, params: list[tuple[Any, ...]]) -> list[Any]:
+        from psycopg.rows import namedtuple_row  # here, so SQLite-only processes never load libpq (8 MiB)
+
         # The session's own connection, so the rows are part of its transaction.
         dbapi = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
         sql = self._pg_statement()
