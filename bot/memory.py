@@ -16,10 +16,10 @@ _M_TOP_PAD = -2
 def keep_heap_top_pad(pad: int = TOP_PAD_BYTES) -> bool:
     """Ask glibc to keep `pad` bytes at the top of the heap; False where the C library has no such setting.
 
-    Lexbor, the HTML parser behind `html_to_text`, takes and frees a few hundred KiB for every post. With glibc's
-    defaults that memory often went back to the OS after each post and was faulted in again for the next (five `brk`
-    calls per post), which made normalising four times slower depending on the heap's history: 77-85 µs instead of
-    17 µs per post. A 4 MiB pad keeps it; 1 MiB was not enough.
+    Lexbor, the HTML parser behind `html_to_text`, takes memory at the top of the heap for every post and frees it.
+    With glibc's defaults that memory could go back to the OS after each post and be faulted in again for the next
+    (five `brk` calls and about eleven page faults per post), which made HTML to text four times slower depending on
+    the heap's history: 77-85 µs instead of 17 µs per post. A 4 MiB pad keeps it; 1 MiB was not enough.
     """
     if not sys.platform.startswith("linux"):
         return False
