@@ -97,6 +97,10 @@ class Analyser:
         language = declared or self._detector.detect(text, [t.norm for t in tokens if t.kind == "word"])
         post_lexicon = self._lexicon(language)
         sarcastic = senti.has_sarcasm_marker(tokens)
+        cue_lang = language if language in cx_rules.COMPLAINT_STRONG else None
+        if not sarcastic and senti.has_ironic_opener(tokens):
+            # "Oh great, the app logged me out again": praise that opens a post about trouble means the opposite.
+            sarcastic = cx_rules.find_cues(" ".join([t.norm for t in tokens]), cue_lang).complaint > 0
 
         parts: list[_Sentence] = []
         english_seen = language == "en"
@@ -110,7 +114,6 @@ class Analyser:
             parts.append(_Sentence(sentence, " ".join([t.norm for t in sentence]), valence))
 
         compound = senti.normalise(sum([p.valence for p in parts]))
-        cue_lang = language if language in cx_rules.COMPLAINT_STRONG else None
         texts = tuple([p.text for p in parts])
         cues = cx_rules.find_cues(" ".join(texts), cue_lang, texts, include_english=english_seen)
         cx_compound = compound

@@ -62,6 +62,23 @@ def normalise(total: float) -> float:
     return total / math.sqrt(total * total + ALPHA) if total else 0.0
 
 
+_IRONIC_OPENER_START = frozenset({"oh", "ah", "wow", "na", "ooh", "o"})
+_IRONIC_OPENER_PRAISE = frozenset(
+    {
+        *("great", "wonderful", "perfect", "fantastic", "lovely", "brilliant", "awesome", "nice", "splendid"),
+        *("geweldig", "fijn", "heerlijk", "prachtig", "top", "super", "lekker", "mooi", "fantastisch"),
+        *("toll", "prima", "klasse", "wunderbar", "génial", "parfait", "super", "genial", "perfecto", "estupendo"),
+    }
+)
+
+
+def has_ironic_opener(tokens: Sequence[Token]) -> bool:
+    """Whether the post opens with exaggerated praise ("Oh great, ...", "Oh geweldig, ..."), which reads as irony
+    when trouble follows; the caller decides whether it does."""
+    words = [t.norm for t in tokens[:4] if t.kind == "word"][:2]
+    return len(words) == 2 and words[0] in _IRONIC_OPENER_START and words[1] in _IRONIC_OPENER_PRAISE
+
+
 def has_sarcasm_marker(tokens: Sequence[Token]) -> bool:
     """Whether the writer flagged irony (🙃, 🙄, #sarcasme): their praise words then mean the opposite."""
     return not _SARCASM_MARKERS.isdisjoint([t.norm for t in tokens])

@@ -67,6 +67,26 @@ class TestNegationAndEmphasis:
         result = analyser.analyse_text("Thanks for raising my bill without telling me. Really appreciate it 🙃", "en")
         assert result.sentiment == "negative"
 
+    @pytest.mark.parametrize(
+        ("text", "lang"),
+        [
+            ("Oh great, the Acme app crashed again and my cart is gone. Love it.", "en"),
+            ("Oh geweldig, de Acme app is wéér gecrasht en mijn winkelmandje is weg. Top.", "nl"),
+        ],
+    )
+    def test_praise_opening_a_post_about_trouble_reads_as_the_complaint_it_is(
+        self, analyser: Analyser, text: str, lang: str
+    ) -> None:
+        result = analyser.analyse_text(text, lang)
+        assert (result.sentiment, result.cx) == ("negative", "complaint")
+
+    @pytest.mark.parametrize(
+        ("text", "lang"),
+        [("Oh great, my Acme order came a day early!", "en"), ("Oh geweldig, mijn Acme pakket is er al!", "nl")],
+    )
+    def test_the_same_opening_without_trouble_is_still_praise(self, analyser: Analyser, text: str, lang: str) -> None:
+        assert analyser.analyse_text(text, lang).sentiment == "positive"
+
     def test_a_wish_is_not_praise(self, analyser: Analyser) -> None:
         result = analyser.analyse_text("Zou het fijn zijn als de app een donkere modus had", "nl")
         assert result.cx == "suggestion"
