@@ -105,6 +105,9 @@ COMPLAINT_STRONG: Mapping[str, re.Pattern[str]] = {
         r"still (?:waiting|no|nothing|not|hasn't|haven't|hasnt|havent|doesn't|isn't)",
         r"waited",
         r"waiting (?:for|on)",
+        r"been waiting",
+        r"waiting (?:over |almost |nearly |more than )?(?:\d+|an?|two|three|four|five|six) "
+        r"(?:hours?|days?|weeks?|months?)",
         r"refunds?",
         r"money back",
         r"charged (?:me )?twice",

@@ -101,6 +101,8 @@ class TestCustomerExperience:
             ("Pakket nog steeds niet bezorgd en de klantenservice neemt niet op", "nl"),
             ("Still waiting for my refund from Acme. Third email, no response.", "en"),
             ("My Acme blender arrived broken and support hung up on me", "en"),
+            # A rhetorical question after a long wait is still the complaint, not a question to answer.
+            ("Been waiting 3 weeks for my Acme order. Tracking hasn't moved. Anyone home??", "en"),
         ],
     )
     def test_complaints(self, analyser: Analyser, text: str, lang: str) -> None:
