@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import JSON, Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class BulkInsert:
             return []
         dialect = session.get_bind().dialect
         if dialect.name == "postgresql" and dialect.driver == "psycopg":
-            return self._psycopg(session, self._converted(dialect, rows))
+            return self._psycopg(session, dialect, self._converted(dialect, rows))
         if dialect.name != "sqlite":
             return self._portable(session, dialect, rows)
         params = self._converted(dialect, rows)
@@ -97,22 +97,26 @@ class BulkInsert:
             raise StatementError(str(exc), f"INSERT INTO {self.table.name}", None, exc) from exc
         return params
 
-    def _psycopg(self, session: Session, params: list[tuple[Any, ...]]) -> list[Any]:
-        from psycopg.rows import namedtuple_row  # here, so SQLite-only processes never load libpq (8 MiB)
+    def _psycopg(self, session: Session, dialect: Dialect, params: list[tuple[Any, ...]]) -> list[Any]:
+        import psycopg  # here, so SQLite-only processes never load libpq (8 MiB)
+        from psycopg.rows import namedtuple_row
 
         # The session's own connection, so the rows are part of its transaction.
         dbapi = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
         sql = self._pg_statement()
         returning = bool(self.returning)
-        with dbapi.cursor(row_factory=namedtuple_row) as cursor:
-            cursor.executemany(sql, params, returning=returning)
-            if not returning:
-                return []
-            out: list[Any] = []
-            while True:
-                out.extend(cursor.fetchall())
-                if not cursor.nextset():
-                    return out
+        try:
+            with dbapi.cursor(row_factory=namedtuple_row) as cursor:
+                cursor.executemany(sql, params, returning=returning)
+                out: list[Any] = []
+                while returning:
+                    out.extend(cursor.fetchall())
+                    if not cursor.nextset():
+                        break
+                return out
+        except psycopg.Error as exc:
+            # The error SQLAlchemy itself would raise (IntegrityError, OperationalError, ...), as on every other path.
+            raise DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=dialect) from exc
 
     def _pg_statement(self) -> str:
         sql = self._sql.get(-1)

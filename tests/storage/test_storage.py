@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.model import AnalysedPost, Analysis, Author, BrandMatch, Engagement, Post
 from storage.db import Database, alembic_config, upgrade
 from storage.export import iter_export_rows
 from storage.models import Base, MentionRow, PostRow, PostSourceRow, PostTagRow
-from storage.posts import store_posts
+from storage.posts import INSERT_TAGS, store_posts
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -151,3 +153,11 @@ def test_everything_stored_reads_back_as_it_was_written_in_any_time_zone(db: Dat
     assert row["sentiment"] == {"label": "negative", "score": -0.625}
     assert (row["cx"], row["topics"], row["brands"], row["tags"]) == ("question", ["price", "service"], ["Acme"],
                                                                       ["koffie"])
+
+
+def test_a_row_the_database_refuses_raises_sqlalchemys_error_and_stores_nothing(db: Database) -> None:
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        store_posts(session, [make_post(uri="https://a.example/s/ok", remote_id="ok")])
+        INSERT_TAGS.execute(session, [{"post_id": 10**9, "tag": "orphan", "created_at": NOW}])
+
+    assert count(db, PostRow) == 0, "the whole transaction rolled back"
