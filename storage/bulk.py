@@ -58,6 +58,7 @@ class BulkInsert:
             getter if len(self.columns) > 1 else (lambda row: (getter(row),))
         )
         self._sql: dict[int, str] = {}
+        """Statements by the rows each inserts (SQLite's multi-row VALUES); -1 is PostgreSQL's one-row statement."""
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Insert `rows` (dicts with every column), skipping conflicts; the `returning` columns of the rows inserted."""
