@@ -99,8 +99,9 @@ class Analyser:
         sarcastic = senti.has_sarcasm_marker(tokens)
         cue_lang = language if language in cx_rules.COMPLAINT_STRONG else None
         if not sarcastic and senti.has_ironic_opener(tokens):
-            # "Oh great, the app logged me out again": praise that opens a post about trouble means the opposite.
-            sarcastic = cx_rules.find_cues(" ".join([t.norm for t in tokens]), cue_lang).complaint > 0
+            # "Oh great, the app crashed again": praise that opens a post about trouble means the opposite. Only a
+            # strong cue will do: "Oh nice, my order arrived early again!" has a weak one ("again") and is praise.
+            sarcastic = cx_rules.find_cues(" ".join([t.norm for t in tokens]), cue_lang).complaint_strong > 0
 
         parts: list[_Sentence] = []
         english_seen = language == "en"

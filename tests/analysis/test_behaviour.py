@@ -71,7 +71,7 @@ class TestNegationAndEmphasis:
         ("text", "lang"),
         [
             ("Oh great, the Acme app crashed again and my cart is gone. Love it.", "en"),
-            ("Oh geweldig, de Acme app is wéér gecrasht en mijn winkelmandje is weg. Top.", "nl"),
+            ("Oh geweldig, mijn Acme pakket is nog steeds niet bezorgd. Top.", "nl"),
         ],
     )
     def test_praise_opening_a_post_about_trouble_reads_as_the_complaint_it_is(
@@ -82,7 +82,14 @@ class TestNegationAndEmphasis:
 
     @pytest.mark.parametrize(
         ("text", "lang"),
-        [("Oh great, my Acme order came a day early!", "en"), ("Oh geweldig, mijn Acme pakket is er al!", "nl")],
+        [
+            ("Oh great, my Acme order came a day early!", "en"),
+            ("Oh geweldig, mijn Acme pakket is er al!", "nl"),
+            # "again" alone is no trouble
+            ("Oh nice, my Acme order arrived early again!", "en"),
+            ("Oh great, Acme support answered within an hour again. Love them", "en"),
+            ("Oh great, Acme lowered the price again, love it!", "en"),
+        ],
     )
     def test_the_same_opening_without_trouble_is_still_praise(self, analyser: Analyser, text: str, lang: str) -> None:
         assert analyser.analyse_text(text, lang).sentiment == "positive"
