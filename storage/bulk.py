@@ -122,7 +122,7 @@ class BulkInsert:
     def _pg_statement(self) -> str:
         sql = self._sql.get(-1)
         if sql is None:
-            # JSON values arrive as text from their bind processor; the cast is what SQLAlchemy renders too.
+            # JSON values arrive wrapped for psycopg by their bind processor; the cast matches what SQLAlchemy renders.
             slots = ", ".join("%s::json" if isinstance(self.table.c[c].type, JSON) else "%s" for c in self.columns)
             sql = self._sql[-1] = self._insert(f"({slots})")
         return sql

@@ -1,4 +1,4 @@
-"""A failed poll is recorded with the time it may be retried, in one transaction, so a restart keeps the wait."""
+"""A failed poll is stored together with when its timeline may be polled again, so a restart keeps the wait."""
 
 from __future__ import annotations
 
