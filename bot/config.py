@@ -244,6 +244,14 @@ class AnalysisConfig(_Section):
         return list(dict.fromkeys(out))
 
 
+def _distinct_ids(value: list[int], what: str) -> list[int]:
+    # Discord ids (snowflakes) are positive; a repeated one is kept once.
+    bad = [v for v in value if v <= 0]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not {what}")
+    return list(dict.fromkeys(value))
+
+
 class DiscordConfig(Secret):
     """`[discord]`: the bot that reads watched channels and posts the daily digest."""
 
@@ -263,18 +271,12 @@ class DiscordConfig(Secret):
     @field_validator("watch_channels")
     @classmethod
     def _snowflakes(cls, value: list[int]) -> list[int]:
-        bad = [v for v in value if v <= 0]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not a channel id (right-click the channel, Copy Channel ID)")
-        return list(dict.fromkeys(value))
+        return _distinct_ids(value, "a channel id (right-click the channel, Copy Channel ID)")
 
     @field_validator("guild_ids")
     @classmethod
     def _guild_snowflakes(cls, value: list[int]) -> list[int]:
-        bad = [v for v in value if v <= 0]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not a server id (right-click the server icon, Copy Server ID)")
-        return list(dict.fromkeys(value))
+        return _distinct_ids(value, "a server id (right-click the server icon, Copy Server ID)")
 
 
 class OpsConfig(_Section):
