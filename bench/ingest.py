@@ -105,13 +105,13 @@ def peak_rss_mb() -> float:
 def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
     """Merkwacht's pipeline, page by page as a poll stores them (posts and cursor in one transaction)."""
     from bot.daemon import build_analyser
-    from bot.memory import freeze_startup_objects, keep_heap_top_pad
+    from bot.memory import freeze_startup_objects, tune_heap
     from bot.pipeline import Pipeline
     from storage.cursors import Cursor, save_cursor
     from storage.db import Database
     from storage.posts import store_posts
 
-    keep_heap_top_pad()  # as the `merkwacht` command does at start
+    tune_heap()  # as the `merkwacht` command does at start
     db = Database(url)
     config = parse_config('[analysis]\nlanguages = ["nl", "en"]')
     pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config) if analysis else None)

@@ -21,7 +21,7 @@ from rich.table import Table
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from bot.durations import format_duration
 from bot.logs import setup_logging
-from bot.memory import freeze_startup_objects, keep_heap_top_pad
+from bot.memory import freeze_startup_objects, tune_heap
 from bot.watch_cli import watch
 
 CSV_COLUMNS = (
@@ -356,7 +356,7 @@ cli.add_command(watch)
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    keep_heap_top_pad()
+    tune_heap()
     cli.main(args=list(argv) if argv is not None else None, prog_name="merkwacht")
 
 

@@ -17,8 +17,9 @@ _M_MMAP_THRESHOLD = -3
 """glibc's `mallopt` parameter numbers (malloc.h)."""
 
 
-def keep_heap_top_pad(pad: int = TOP_PAD_BYTES, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
-    """Ask glibc to keep `pad` bytes at the top of the heap; False where the C library has no such setting.
+def tune_heap(pad: int = TOP_PAD_BYTES, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Ask glibc to keep `pad` bytes at the top of the heap and to serve blocks under `mmap_threshold` from it;
+    False where the C library has no such settings.
 
     Lexbor, the HTML parser behind `html_to_text`, takes memory at the top of the heap for every post and frees it.
     With glibc's defaults that memory could go back to the OS after each post and be faulted in again for the next

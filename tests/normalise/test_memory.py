@@ -17,11 +17,11 @@ from bot.memory import freeze_startup_objects
 PARSE_500_POSTS = textwrap.dedent(
     """
     import resource, sys
-    from bot.memory import keep_heap_top_pad
+    from bot.memory import tune_heap
     from bot.sources.html import html_to_text
 
     if sys.argv[1] == "pad":
-        assert keep_heap_top_pad()
+        assert tune_heap()
     posts = [
         f'<p>post {i} <a href="https://x.example/tags/koffie" class="mention hashtag">#<span>koffie</span></a></p>'
         * (1 + i % 3)
@@ -40,9 +40,9 @@ PARSE_500_POSTS = textwrap.dedent(
 ALLOCATE_2000_LARGE_BLOCKS = textwrap.dedent(
     """
     import ctypes, resource
-    from bot.memory import keep_heap_top_pad
+    from bot.memory import tune_heap
 
-    assert keep_heap_top_pad()
+    assert tune_heap()
     libc = ctypes.CDLL(None)
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
