@@ -92,10 +92,14 @@ def channel_mention(channel_id: str) -> str | None:
     return f"<#{channel_id}>" if channel_id.isascii() and channel_id.isdigit() else None
 
 
+def _origin_channel(origin: str) -> str | None:
+    found = _DISCORD_ORIGIN.fullmatch(origin)
+    return channel_mention(found[1]) if found else None
+
+
 def _where(post: PostSummary) -> str:
     if post.source == "discord":
-        found = _DISCORD_ORIGIN.fullmatch(post.origin)
-        return (channel_mention(found[1]) if found else None) or "Discord"
+        return _origin_channel(post.origin) or "Discord"
     host = re.sub(r"^https?://", "", post.origin).split("/")[0]
     return escape(host)
 
@@ -146,10 +150,7 @@ def _hashtag(tag: str) -> str:
 
 def source_label(origin: str) -> str:
     """An origin in Markdown: the instance's host, or the Discord channel by its name (`<#id>`)."""
-    found = _DISCORD_ORIGIN.fullmatch(origin)
-    if found:
-        return channel_mention(found[1]) or escape(origin)
-    return escape(re.sub(r"^https?://", "", origin))
+    return _origin_channel(origin) or escape(re.sub(r"^https?://", "", origin))
 
 
 def gap_label(gap: SourceGap) -> str:
