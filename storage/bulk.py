@@ -14,6 +14,7 @@ Other databases go through SQLAlchemy unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
@@ -58,7 +59,7 @@ class BulkInsert:
             getter if len(self.columns) > 1 else (lambda row: (getter(row),))
         )
         self._sql: dict[int, str] = {}
-        """Statements by the rows each inserts (SQLite's multi-row VALUES); -1 is PostgreSQL's one-row statement."""
+        """SQLite's multi-row statements, by the rows each inserts."""
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Insert `rows` (dicts with every column), skipping conflicts; the `returning` columns of the rows inserted."""
@@ -104,7 +105,7 @@ class BulkInsert:
 
         # The session's own connection, so the rows are part of its transaction.
         dbapi = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
-        sql = self._pg_statement()
+        sql = self._pg_statement
         returning = bool(self.returning)
         try:
             with dbapi.cursor(row_factory=namedtuple_row) as cursor:
@@ -119,13 +120,11 @@ class BulkInsert:
             # The error SQLAlchemy itself would raise (IntegrityError, OperationalError, ...), as on every other path.
             raise DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=dialect) from exc
 
+    @cached_property
     def _pg_statement(self) -> str:
-        sql = self._sql.get(-1)
-        if sql is None:
-            # JSON values arrive wrapped for psycopg by their bind processor; the cast matches what SQLAlchemy renders.
-            slots = ", ".join("%s::json" if isinstance(self.table.c[c].type, JSON) else "%s" for c in self.columns)
-            sql = self._sql[-1] = self._insert(f"({slots})")
-        return sql
+        # JSON values arrive wrapped for psycopg by their bind processor; the cast matches what SQLAlchemy renders.
+        slots = ", ".join("%s::json" if isinstance(self.table.c[c].type, JSON) else "%s" for c in self.columns)
+        return self._insert(f"({slots})")
 
     def _portable(self, session: Session, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
         statement = conflict_insert(session, self.table).on_conflict_do_nothing(index_elements=self.conflict)
