@@ -25,9 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import BrandConfig, parse_config
-from bot.ingest import PAGES_PER_TRANSACTION
-from bot.matching import BrandMatcher
-from bot.sources.mastodon import PAGE_SIZE, page_from_statuses
+from bot.ingest.ingestor import PAGES_PER_TRANSACTION
+from bot.ingest.matching import BrandMatcher
+from bot.sources.mastodon.timeline import PAGE_SIZE, page_from_statuses
 
 POSTGRES_URL = os.environ.get("MERKWACHT_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
@@ -104,9 +104,9 @@ def peak_rss_mb() -> float:
 
 def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
     """Merkwacht's pipeline, page by page as a poll stores them (posts and cursor in one transaction)."""
-    from bot.daemon import build_analyser
-    from bot.memory import freeze_startup_objects, tune_heap
-    from bot.pipeline import Pipeline
+    from bot.daemon.app import build_analyser
+    from bot.ingest.pipeline import Pipeline
+    from bot.ops.memory import freeze_startup_objects, tune_heap
     from storage.cursors import Cursor, save_cursor
     from storage.db import Database
     from storage.posts import store_posts

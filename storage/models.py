@@ -229,7 +229,7 @@ class DigestRow(Base):
 class WatchRow(Base):
     """One watch changed at run time (CLI or Discord): added, or removed (a tombstone that can hide a config entry).
 
-    The config file seeds the watch list; these rows are layered on top of it by `bot.watchlist`.
+    The config file seeds the watch list; these rows are layered on top of it by `bot.watch.watchlist`.
     """
 
     __tablename__ = "watches"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.demo_servers.discord_fake import DEFAULT_OPENAPI, BodyValidator, load_message_schema
+from bot.demo.discord_fake import DEFAULT_OPENAPI, BodyValidator, load_message_schema
 from storage.db import Database
 from tests.fediverse import noindex_accounts  # noqa: F401  (a fixture, shared by every test)
 
@@ -110,7 +110,7 @@ def request_counter() -> RequestCounter:
 
 def counting_client_factory(counter: RequestCounter) -> Callable[[str, str | None, float], Any]:
     """A client factory whose clients report every response to `counter`."""
-    from bot.sources.mastodon import make_client
+    from bot.sources.mastodon.timeline import make_client
 
     def factory(url: str, token: str | None, timeout: float) -> Any:
         client = make_client(url, token, timeout)

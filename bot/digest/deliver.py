@@ -15,7 +15,7 @@ from bot.digest.build import build_digest, previous_local_day
 from bot.digest.chart import render_chart
 from bot.digest.model import Digest
 from bot.digest.render import Rendered, render, with_nonce
-from bot.sinks.discord_sink import DeliveryError
+from bot.discord.sink import DeliveryError
 from storage import digests
 from storage.db import Database
 

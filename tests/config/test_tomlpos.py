@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.tomlpos import locate_key
+from bot.config.tomlpos import locate_key
 
 DOC = """# comment
 timezone = "UTC"

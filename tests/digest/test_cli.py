@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.demo_servers.discord_fake import BodyValidator
+from bot.cli.main import cli
+from bot.demo.discord_fake import BodyValidator
 from storage.db import Database
 from tests.digest.seeding import post, store
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Config
 from bot.digest.deliver import DigestService
-from bot.sinks.discord_sink import DeliveryError
+from bot.discord.sink import DeliveryError
 from storage import digests
 from storage.db import Database
 from tests.digest.seeding import post, store

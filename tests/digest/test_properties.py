@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.demo_servers.discord_fake import BodyValidator, load_message_schema
+from bot.demo.discord_fake import BodyValidator, load_message_schema
 from bot.digest import chunk
 from bot.digest.build import build_digest
 from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest, PostSummary

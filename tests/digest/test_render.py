@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.demo_servers.discord_fake import BodyValidator
+from bot.demo.discord_fake import BodyValidator
 from bot.digest import chunk
 from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest, PostSummary
 from bot.digest.render import escape, plain_url, render, with_nonce

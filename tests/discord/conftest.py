@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.discord_rest import new_client
+from bot.discord.connection import new_client
 
 
 @pytest.fixture

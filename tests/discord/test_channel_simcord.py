@@ -11,11 +11,11 @@ import simcord
 from sqlalchemy import select
 
 from bot.config import BrandConfig
-from bot.discord_rest import DiscordConnection
-from bot.ingest import Ingestor
-from bot.matching import BrandMatcher
-from bot.pipeline import Pipeline
-from bot.sources.discord_channel import DiscordChannelTimeline
+from bot.discord.connection import DiscordConnection
+from bot.ingest.ingestor import Ingestor
+from bot.ingest.matching import BrandMatcher
+from bot.ingest.pipeline import Pipeline
+from bot.sources.discord import DiscordChannelTimeline
 from storage.db import Database
 from storage.models import MentionRow, PostRow
 

@@ -13,14 +13,14 @@ from discord.http import Route
 from sqlalchemy import select
 
 from bot.config import BrandConfig, Config
-from bot.demo_servers.discord_fake import BodyValidator, FakeDiscord
+from bot.demo.discord_fake import BodyValidator, FakeDiscord
 from bot.digest.deliver import DigestService
-from bot.discord_rest import DiscordConnection
-from bot.ingest import Ingestor
-from bot.matching import BrandMatcher
-from bot.pipeline import Pipeline
-from bot.sinks.discord_sink import DeliveryError, DiscordSink
-from bot.sources.discord_channel import DiscordChannelTimeline
+from bot.discord.connection import DiscordConnection
+from bot.discord.sink import DeliveryError, DiscordSink
+from bot.ingest.ingestor import Ingestor
+from bot.ingest.matching import BrandMatcher
+from bot.ingest.pipeline import Pipeline
+from bot.sources.discord import DiscordChannelTimeline
 from storage.db import Database
 from storage.models import PostRow
 from tests.digest.seeding import post, store
@@ -196,7 +196,7 @@ async def test_the_fake_refuses_what_discord_would(fake: FakeDiscord, connection
 def test_the_shipped_schema_is_discords_own_unchanged() -> None:
     import json
 
-    from bot.demo_servers.discord_fake import DEFAULT_OPENAPI
+    from bot.demo.discord_fake import DEFAULT_OPENAPI
     from tests.conftest import SHARED_OPENAPI
 
     if not SHARED_OPENAPI.is_file():

@@ -6,8 +6,8 @@ import discord
 import pytest
 import simcord
 
-from bot.discord_rest import DiscordConnection, new_client
-from bot.sinks.discord_sink import DeliveryError, DiscordSink
+from bot.discord.connection import DiscordConnection, new_client
+from bot.discord.sink import DeliveryError, DiscordSink
 
 PAYLOAD = {
     "content": "**Merkwacht daily digest**",

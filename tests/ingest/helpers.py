@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Config, parse_config
-from bot.daemon import Application
-from bot.ingest import PollResult
+from bot.daemon.app import Application
+from bot.ingest.ingestor import PollResult
 
 BRANDS = """
 [[brands]]

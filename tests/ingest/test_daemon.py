@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bot.daemon import Application
-from bot.poll_outcomes import timeline_key
+from bot.daemon.app import Application
+from bot.daemon.outcomes import timeline_key
 from tests.ingest.helpers import make_config, stored
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.daemon import Application
+from bot.daemon.app import Application
 from tests.conftest import RequestCounter, counting_client_factory
 from tests.ingest.helpers import by_scope, make_config, poll_once, stored
 
@@ -116,7 +116,7 @@ def test_the_same_post_on_two_instances_is_stored_once_with_both_remote_ids(
 
 
 def test_a_boost_counts_for_the_original_post(db_url: str, mastodon: Any) -> None:
-    from bot.sources.mastodon_status import status_to_post
+    from bot.sources.mastodon.status import status_to_post
 
     original = mastodon.post("Acme is top #koffie")
     boost = mastodon.client("bob").status_reblog(original["id"])

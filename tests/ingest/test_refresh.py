@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from bot.daemon import Application
+from bot.daemon.app import Application
 from tests.ingest.helpers import make_config, poll_once, stored
 
 

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.sources.html import html_to_text
-from bot.sources.mastodon import page_from_statuses
-from bot.sources.mastodon_status import opted_out, status_to_post
+from bot.sources.mastodon.html import html_to_text
+from bot.sources.mastodon.status import opted_out, status_to_post
+from bot.sources.mastodon.timeline import page_from_statuses
 
 CASSETTES = Path(__file__).parents[2].parent / "shared" / "fixtures" / "mastodon" / "cassettes"
 

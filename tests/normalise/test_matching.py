@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import BrandConfig
-from bot.matching import BrandMatcher, fold
+from bot.ingest.matching import BrandMatcher, fold
 from bot.model import Author, Post
 
 ACME = BrandConfig(

@@ -10,15 +10,15 @@ import textwrap
 
 import pytest
 
-from bot.memory import freeze_startup_objects
+from bot.ops.memory import freeze_startup_objects
 
 # Run in a fresh interpreter: the heap's history decides whether the churn shows, and the test process's history is
 # whatever the tests before it left.
 PARSE_500_POSTS = textwrap.dedent(
     """
     import resource, sys
-    from bot.memory import tune_heap
-    from bot.sources.html import html_to_text
+    from bot.ops.memory import tune_heap
+    from bot.sources.mastodon.html import html_to_text
 
     if sys.argv[1] == "pad":
         assert tune_heap()
@@ -40,7 +40,7 @@ PARSE_500_POSTS = textwrap.dedent(
 ALLOCATE_2000_LARGE_BLOCKS = textwrap.dedent(
     """
     import ctypes, resource
-    from bot.memory import tune_heap
+    from bot.ops.memory import tune_heap
 
     assert tune_heap()
     libc = ctypes.CDLL(None)

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.daemon import Application
+from bot.daemon.app import Application
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from tests.ingest.helpers import stored

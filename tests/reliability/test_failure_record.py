@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.backoff import BackoffPolicy
 from bot.config import BrandConfig
-from bot.ingest import Ingestor
-from bot.matching import BrandMatcher
-from bot.pipeline import Pipeline
+from bot.ingest.ingestor import Ingestor
+from bot.ingest.matching import BrandMatcher
+from bot.ingest.pipeline import Pipeline
+from bot.ops.backoff import BackoffPolicy
 from bot.sources.base import Page, SourceError
 from storage.health import all_health
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bot.daemon import Application
-from bot.ingest import PollResult
+from bot.daemon.app import Application
+from bot.ingest.ingestor import PollResult
 from tests.ingest.helpers import stored
 from tests.reliability.helpers import FakeClock, config_for, stored_ids
 from tests.reliability.proxy import FaultyProxy, proxied

@@ -14,10 +14,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.daemon import Application
-from bot.demo_servers.discord_fake import FakeDiscord, running_in_thread
+from bot.daemon.app import Application
+from bot.demo.discord_fake import FakeDiscord, running_in_thread
 from bot.sources.base import Page
-from bot.sources.mastodon import page_from_statuses
+from bot.sources.mastodon.timeline import page_from_statuses
 from tests.ingest.helpers import stored
 from tests.reliability.helpers import config_for
 

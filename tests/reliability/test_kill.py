@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.demo_servers.discord_fake import FakeDiscord, running_in_thread
+from bot.demo.discord_fake import FakeDiscord, running_in_thread
 from tests.fediverse import running_instance
 
 CYCLES = int(os.environ.get("MERKWACHT_KILL_CYCLES", "50"))
@@ -38,7 +38,7 @@ TOKEN_ENV = "MERKWACHT_KILLTEST_DISCORD_TOKEN"
 def merkwacht_command() -> list[str]:
     """The installed `merkwacht` console script (or the same entry point through the interpreter)."""
     script = shutil.which("merkwacht", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "bot.cli"]
+    return [script] if script else [sys.executable, "-m", "bot.cli.main"]
 
 
 class Daemon:

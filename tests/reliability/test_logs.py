@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.logs import REDACTED, hide_secrets, setup_logging
+from bot.ops.logs import REDACTED, hide_secrets, setup_logging
 
 
 def test_secrets_are_redacted_in_messages_and_tracebacks(capsys: pytest.CaptureFixture[str]) -> None:

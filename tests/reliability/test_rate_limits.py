@@ -10,9 +10,9 @@ from typing import Any
 from mastodon_mock.config import DatabaseConfig, MastodonMockConfig, RateLimitConfig
 from mastodon_mock.testing.server import MockServer
 
-from bot.daemon import Application
-from bot.sources.mastodon import make_client
-from bot.sources.ratelimit import RequestBudget, parse_reset
+from bot.daemon.app import Application
+from bot.sources.mastodon.ratelimit import RequestBudget, parse_reset
+from bot.sources.mastodon.timeline import make_client
 from tests.fediverse import Instance, _seed
 from tests.reliability.helpers import config_for, stored_ids
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.watch_service import WatchService
+from bot.watch.service import WatchService
 from storage.db import Database
 from tests.watch.helpers import config_of, merkwacht, write_config
 

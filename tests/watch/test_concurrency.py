@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.watch_service import WatchService
+from bot.watch.service import WatchService
 from storage.db import Database
 from tests.watch.helpers import config_of, merkwacht, write_config
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from bot.daemon import Application
+from bot.daemon.app import Application
 from tests.watch.helpers import config_of, merkwacht, write_config
 
 PATIENCE = 60.0

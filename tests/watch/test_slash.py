@@ -10,9 +10,9 @@ import discord
 import pytest
 import simcord
 
-from bot.daemon import Application
-from bot.discord_bot.client import CommandBot, services_for
-from bot.discord_bot.commands import REFUSAL
+from bot.daemon.app import Application
+from bot.discord.commands import REFUSAL
+from bot.discord.gateway import CommandBot, services_for
 from tests.watch.helpers import GUILD_ID, config_of, write_config
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.pipeline import Pipeline
+from bot.ingest.pipeline import Pipeline
 from bot.sources.base import Page, SourceError
-from bot.sources.mastodon import iter_statuses
-from bot.sources.ratelimit import RequestBudget
+from bot.sources.mastodon.ratelimit import RequestBudget
+from bot.sources.mastodon.timeline import iter_statuses
 from storage.db import Database
 from storage.posts import mark_refreshed, posts_to_refresh, store_posts
 

@@ -13,10 +13,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bot.watch_service import Change, WatchError, WatchService, cli_actor
+from bot.watch.service import Change, WatchError, WatchService, cli_actor
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.main import Context
 
 T = TypeVar("T")
 
@@ -98,8 +98,8 @@ def add_brand(ctx: Context, name: str, terms: Sequence[str], hashtags: Sequence[
 @click.pass_obj
 def add_channel(ctx: Context, channel_id: str) -> None:
     """Read Discord channel CHANNEL_ID (the bot must be able to read it; checked with its token)."""
-    from bot.discord_bot.access import RestChannelAccess
-    from bot.discord_rest import DiscordConnection
+    from bot.discord.access import RestChannelAccess
+    from bot.discord.connection import DiscordConnection
 
     settings = ctx.config.discord
     token = settings.token()

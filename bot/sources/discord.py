@@ -13,7 +13,7 @@ from typing import Any, cast
 import aiohttp
 import discord
 
-from bot.discord_rest import MESSAGE_CONTENT_HELP, DiscordConnection
+from bot.discord.connection import MESSAGE_CONTENT_HELP, DiscordConnection
 from bot.model import Author, Post
 from bot.sources.base import Page, SourceError
 

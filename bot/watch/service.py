@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from bot.config import BrandConfig, Config, DiscordConfig, MastodonInstance, normalise_hashtag
-from bot.watchlist import (
+from bot.watch.watchlist import (
     ABSENT,
     EffectiveWatchList,
     Kind,

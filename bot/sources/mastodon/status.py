@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.model import Author, Engagement, Post
-from bot.sources.html import html_to_text
+from bot.sources.mastodon.html import html_to_text
 
 _OPT_OUT_TAGS = re.compile(r"#(?:nobot|noindex|nosearch)\b", re.IGNORECASE)
 

@@ -7,7 +7,7 @@ import logging
 import threading
 
 from bot.config import Config
-from bot.watchlist import EffectiveWatchList, effective
+from bot.watch.watchlist import EffectiveWatchList, effective
 from storage import watches as store
 from storage.db import Database
 

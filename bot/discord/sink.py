@@ -18,7 +18,7 @@ import aiohttp
 import discord
 from discord.http import Route
 
-from bot.discord_rest import DiscordConnection
+from bot.discord.connection import DiscordConnection
 
 log = logging.getLogger(__name__)
 

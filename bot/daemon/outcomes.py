@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.backoff import BackoffPolicy
-from bot.durations import format_duration
-from bot.ingest import PollResult
+from bot.config.durations import format_duration
+from bot.ingest.ingestor import PollResult
+from bot.ops.backoff import BackoffPolicy
 from bot.ops.metrics import Metrics
 from bot.sources.base import Timeline
-from bot.sources.ratelimit import RequestBudget
+from bot.sources.mastodon.ratelimit import RequestBudget
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from bot.config import Config, parse_config
-from bot.daemon import Application
-from bot.demo_data import ACCOUNTS, DEMO_CONFIG, POSTS
-from bot.demo_digest import deliver_and_show, prepare_fake, with_discord
-from bot.demo_servers.discord_fake import running_in_thread
+from bot.daemon.app import Application
+from bot.demo.data import ACCOUNTS, DEMO_CONFIG, POSTS
+from bot.demo.digest import deliver_and_show, prepare_fake, with_discord
+from bot.demo.discord_fake import running_in_thread
 from storage.export import iter_export_rows
 from storage.models import PostRow
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord_bot.commands import AdminTree, BotServices, build_commands
+from bot.discord.commands import AdminTree, BotServices, build_commands
 
 if TYPE_CHECKING:
-    from bot.daemon import Application
+    from bot.daemon.app import Application
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,10 @@ async def run_gateway(make_bot: Callable[[], CommandBot], token: str, *, retry_c
 def services_for(app: Application) -> BotServices:
     """The commands' services, on the daemon's database and config."""
     from bot.digest.deliver import DigestService
-    from bot.discord_rest import DiscordConnection
-    from bot.sinks.discord_sink import DiscordSink
-    from bot.status import status_lines
-    from bot.watch_service import WatchService
+    from bot.discord.connection import DiscordConnection
+    from bot.discord.sink import DiscordSink
+    from bot.watch.service import WatchService
+    from bot.watch.status import status_lines
 
     def digests(client: discord.Client) -> DigestService:
         sink = DiscordSink(DiscordConnection.attached(client), retries=app.config.discord.digest_retries)
@@ -102,7 +102,7 @@ def services_for(app: Application) -> BotServices:
 
 def start_gateway(app: Application) -> asyncio.Task[None] | None:
     """Start the slash-command client beside the polls, when a token and `[discord] guild_ids` are configured."""
-    from bot.discord_rest import use_api_base
+    from bot.discord.connection import use_api_base
 
     settings = app.config.discord
     if not settings.guild_ids:

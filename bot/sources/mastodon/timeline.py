@@ -19,8 +19,8 @@ from mastodon.errors import (
 )
 
 from bot.sources.base import Page, SourceError
-from bot.sources.mastodon_status import status_to_post
-from bot.sources.ratelimit import RequestBudget
+from bot.sources.mastodon.ratelimit import RequestBudget
+from bot.sources.mastodon.status import status_to_post
 from bot.sources.threads import run_detached
 
 log = logging.getLogger(__name__)

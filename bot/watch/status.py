@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from bot.durations import format_duration
-from bot.watchlist import EffectiveWatchList
+from bot.config.durations import format_duration
+from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
 from storage.models import MentionRow, PostRow

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.backoff import BackoffPolicy
+from bot.ingest.pipeline import Pipeline
 from bot.model import Post
-from bot.pipeline import Pipeline
+from bot.ops.backoff import BackoffPolicy
 from bot.sources.base import Page, SourceError, Timeline
 from storage.cursors import Cursor, load_cursor, save_cursor
 from storage.db import Database

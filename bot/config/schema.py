@@ -29,8 +29,8 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.durations import DurationError, parse_duration
-from bot.tomlpos import locate_key
+from bot.config.durations import DurationError, parse_duration
+from bot.config.tomlpos import locate_key
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 """Where the CLI looks when neither `--config` nor `MERKWACHT_CONFIG` is given."""

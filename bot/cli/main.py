@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
-from bot.durations import format_duration
-from bot.logs import setup_logging
-from bot.memory import freeze_startup_objects, tune_heap
-from bot.watch_cli import watch
+from bot.config.durations import format_duration
+from bot.ops.logs import setup_logging
+from bot.ops.memory import freeze_startup_objects, tune_heap
 
 CSV_COLUMNS = (
     "uri",
@@ -91,7 +91,7 @@ def cli(ctx: click.Context, config_path: Path, log_level: str, log_format: str) 
 @pass_context
 def run(ctx: Context) -> None:
     """Run the daemon: poll every source on schedule until SIGTERM or Ctrl-C."""
-    from bot.daemon import Application
+    from bot.daemon.app import Application
 
     _apply_config_log_format(ctx.config)
     app = Application(ctx.config)
@@ -111,8 +111,8 @@ def _apply_config_log_format(config: Config) -> None:
 @pass_context
 def poll(ctx: Context, sources: Sequence[str]) -> None:
     """Poll every source once, print a line per source, and exit (non-zero if any failed)."""
-    from bot.daemon import Application
-    from bot.poll_outcomes import timeline_key
+    from bot.daemon.app import Application
+    from bot.daemon.outcomes import timeline_key
 
     app = Application(ctx.config)
     timelines = app.select(sources)
@@ -254,8 +254,8 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
     """Build the daily digest for a day and post it to the digest channel (once: a sent day is not sent again)."""
     from bot.digest.build import previous_local_day
     from bot.digest.deliver import DigestService
-    from bot.discord_rest import DiscordConnection
-    from bot.sinks.discord_sink import DiscordSink
+    from bot.discord.connection import DiscordConnection
+    from bot.discord.sink import DiscordSink
     from storage.db import Database
 
     config = ctx.config
@@ -330,7 +330,7 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 )
 def demo(cycles: int, output_dir: Path) -> None:
     """A self-contained tour: local Mastodon server, realistic posts, the real daemon code, what it stored."""
-    from bot.demo import run_demo
+    from bot.demo.run import run_demo
 
     run_demo(output_dir, cycles=cycles, console=Console())
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from bot.config import Config
-from bot.demo_servers.discord_fake import FakeDiscord
+from bot.demo.discord_fake import FakeDiscord
 
 DEMO_DIGEST_CHANNEL = 123456789012345678
 DEMO_WATCHED_CHANNEL = 234567890123456789

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.matching import BrandMatcher
+from bot.ingest.matching import BrandMatcher
 from bot.model import AnalysedPost, Analysis, Post
 
 

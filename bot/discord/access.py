@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.discord_rest import DiscordConnection
+from bot.discord.connection import DiscordConnection
 
 NEEDS = "View Channel and Read Message History"
 

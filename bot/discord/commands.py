@@ -21,8 +21,8 @@ from discord import app_commands
 
 from bot.digest.build import previous_local_day
 from bot.digest.deliver import DigestService
-from bot.discord_bot.access import GatewayChannelAccess
-from bot.watch_service import Change, WatchError, WatchService, describe
+from bot.discord.access import GatewayChannelAccess
+from bot.watch.service import Change, WatchError, WatchService, describe
 
 log = logging.getLogger(__name__)
 

@@ -14,26 +14,26 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.backoff import BackoffPolicy
 from bot.config import Config
+from bot.daemon.outcomes import PollOutcomes, timeline_key
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
-from bot.discord_rest import DiscordConnection
-from bot.ingest import Ingestor, PollResult, Progress
-from bot.logs import hide_secrets
-from bot.matching import BrandMatcher
+from bot.discord.connection import DiscordConnection
+from bot.discord.sink import DiscordSink
+from bot.ingest.ingestor import Ingestor, PollResult, Progress
+from bot.ingest.matching import BrandMatcher
+from bot.ingest.pipeline import Pipeline, PostAnalyser
+from bot.ingest.refresh import EngagementRefresher, RefreshResult
+from bot.ops.backoff import BackoffPolicy
 from bot.ops.http import OpsServer
+from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
-from bot.pipeline import Pipeline, PostAnalyser
-from bot.poll_outcomes import PollOutcomes, timeline_key
-from bot.refresh import EngagementRefresher, RefreshResult
-from bot.sinks.discord_sink import DiscordSink
 from bot.sources.base import Timeline
-from bot.sources.discord_channel import DiscordChannelTimeline
-from bot.sources.mastodon import MastodonHashtagTimeline, make_client
-from bot.sources.ratelimit import RequestBudget
-from bot.watch_live import LiveWatchList
-from bot.watchlist import EffectiveWatchList
+from bot.sources.discord import DiscordChannelTimeline
+from bot.sources.mastodon.ratelimit import RequestBudget
+from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
+from bot.watch.live import LiveWatchList
+from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
 
@@ -286,7 +286,7 @@ class Application:
         )
         scheduler.start()
         log.info("merkwacht is running: %d jobs", len(scheduler.get_jobs()))
-        from bot.discord_bot.client import start_gateway
+        from bot.discord.gateway import start_gateway
 
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
         gateway = start_gateway(self)

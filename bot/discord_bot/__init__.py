@@ -1,1 +1,0 @@
-"""The Discord side of run-time configuration: slash commands over the gateway, thin glue over the shared services."""

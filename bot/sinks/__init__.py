@@ -1,1 +1,0 @@
-"""Where results go: the Discord channel that receives the daily digest."""
