@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alerts.service import AlertService
 from bot.config import Config
 from bot.daemon.outcomes import PollOutcomes, timeline_key
 from bot.digest.deliver import Delivery, DigestService
@@ -99,6 +100,10 @@ class Application:
         """The REST client shared by the channel timelines and the digest; None without a token (Mastodon only)."""
         sink = DiscordSink(self.discord, retries=config.discord.digest_retries) if self.discord else None
         self.digests = DigestService(config, self.db, sink)
+        # Alerts retry at the next store rather than inside it, so a Discord outage never holds up a poll for long.
+        alert_sink = DiscordSink(self.discord, retries=1) if self.discord else None
+        self.alerts = AlertService(lambda: self.watches.cached().config, self.db, alert_sink)
+        """Checked right after each poll or refresh that stored something (`after_store`)."""
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
@@ -167,6 +172,7 @@ class Application:
         self._track(asyncio.current_task())
         backfill = self.config.discord.backfill if timeline.source == "discord" else self.config.mastodon.backfill
         result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
+        await self.alerts.after_store(result.new + result.updated)
         self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.origin))
         return result
 
@@ -197,6 +203,11 @@ class Application:
                 max_instances=1, coalesce=True, misfire_grace_time=max(1, int(refresh)), replace_existing=True,
             )
         self._schedule_digest(scheduler)
+        if self.alerts.enabled:
+            scheduler.add_job(self.alerts.resume, id="alerts-resume", name="alerts left pending by a crash",
+                              next_run_time=datetime.now(UTC), misfire_grace_time=None, replace_existing=True)
+        elif self.config.alerts.channel is not None:
+            log.warning("alerts are NOT delivered: no Discord token (set %s)", self.config.discord.token_env)
 
     def _schedule_digest(self, scheduler: AsyncIOScheduler) -> None:
         settings = self.config.discord
@@ -237,7 +248,10 @@ class Application:
         """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
         refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
         client = self.mastodon_client(instance_url)
-        return await refresher.refresh(client, instance_url, self.budget(instance_url))
+        result = await refresher.refresh(client, instance_url, self.budget(instance_url))
+        # Reactions that arrived since the first poll can make a complaint urgent.
+        await self.alerts.after_store(result.updated)
+        return result
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()

@@ -11,7 +11,7 @@ from bot.config import Config
 from bot.digest import chunk
 from storage import alerts as ledger
 from storage.db import Database
-from tests.alerts.helpers import CHANNEL, Clock, RecordingSink, config
+from tests.alerts.helpers import Clock, RecordingSink, config
 from tests.digest.seeding import post, store
 
 NOW = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)  # a Tuesday, 12:00 in Amsterdam
