@@ -77,15 +77,15 @@ class SpikeRule:
     min_count: int = 8
 
 
-def spike(brand: str, count: int, expected: float, dispersion: float, at: datetime, rule: SpikeRule,
+def spike(brand: str, count: int, expected: float, overdispersion: float, at: datetime, rule: SpikeRule,
           window_hours: float = 1.0) -> Finding | None:
     """A finding when `count` mentions (in the window ending `at`) are far above the `expected` count, else None."""
     if count < rule.min_count:
         return None
-    p = nbinom_sf(count, max(expected, 1e-3), dispersion)
+    p = nbinom_sf(count, max(expected, 1e-3), overdispersion)
     if p >= rule.alpha:
         return None
-    figures = {"count": count, "expected": round(expected, 2), "p": p, "dispersion": round(dispersion, 2),
+    figures = {"count": count, "expected": round(expected, 2), "p": p, "overdispersion": round(overdispersion, 3),
                "window_hours": window_hours, "peak": count}
     return Finding(f"spike:{brand.casefold()}:{at:%Y-%m-%dT%H:%M}", "spike", brand, at, figures)
 

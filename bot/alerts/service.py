@@ -43,6 +43,10 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+LEARNING_HOURS = 24
+"""A brand's spikes are judged once its history covers a day (the first poll's backfill usually gives it that):
+before, a brand's first busy afternoon would look like a spike against whatever was assumed of it."""
+
 MAX_ATTEMPTS = 10
 """Sends of one alert before it is given up (each check retries a failed one; a poll interval apart)."""
 
@@ -289,7 +293,8 @@ class AlertService:
         count = len(queries.mention_times(session, brand, start, now))
         if count >= settings.spike_min_count:
             baseline = self.baseline(session, settings, brand, zone, now)
-            found = spike(brand, count, baseline.expected(start, window), baseline.dispersion, now,
+        if count >= settings.spike_min_count and baseline.hours >= LEARNING_HOURS:
+            found = spike(brand, count, baseline.expected(start, window), baseline.overdispersion, now,
                           SpikeRule(settings.spike_alpha, settings.spike_min_count), window.total_seconds() / 3600)
             if found is not None:
                 posts = queries.brand_posts(session, brand, start, now)

@@ -36,20 +36,24 @@ def poisson_sf(k: int, mean: float) -> float:
     return min(1.0, total)
 
 
-def nbinom_sf(k: int, mean: float, dispersion: float) -> float:
-    """P(X ≥ k) for a count with this mean and variance `dispersion` × mean (negative binomial; Poisson at 1)."""
-    if dispersion <= 1.0 + 1e-9:
+def nbinom_sf(k: int, mean: float, overdispersion: float) -> float:
+    """P(X ≥ k) for a negative binomial count with this mean and variance mean + overdispersion × mean².
+
+    That is a Poisson count whose rate itself varies (gamma-distributed) from hour to hour, as real traffic does;
+    overdispersion 0 is the Poisson distribution.
+    """
+    if overdispersion <= 1e-9:
         return poisson_sf(k, mean)
     if k <= 0:
         return 1.0
     if mean <= 0:
         return 0.0
-    # NB(r, p) with mean r(1-p)/p and variance mean/p: p = 1/dispersion, r = mean p / (1 - p).
-    p = 1.0 / dispersion
-    r = mean * p / (1.0 - p)
+    r = 1.0 / overdispersion
+    p = r / (r + mean)
+    log_p, log_q = math.log(p), math.log1p(-p)
 
     def log_pmf(j: int) -> float:
-        return math.lgamma(j + r) - math.lgamma(r) - math.lgamma(j + 1) + r * math.log(p) + j * math.log1p(-p)
+        return math.lgamma(j + r) - math.lgamma(r) - math.lgamma(j + 1) + r * log_p + j * log_q
 
     if k <= mean:
         return max(0.0, 1.0 - sum(math.exp(log_pmf(j)) for j in range(k)))
@@ -85,10 +89,15 @@ class BaselinePrior:
 
     rate: float = 1.0
     """Mentions per hour assumed for a brand with no history."""
-    hours: float = 24.0
-    """How many hours of history the assumption is worth; a day of real history already outweighs it."""
-    profile_strength: float = 24.0
+    hours: float = 2.0
+    """How many hours of history the assumption is worth: it carries a brand with no history, and a day of real
+    history (which spikes wait for) outweighs it twelve times over."""
+    profile_strength: float = 3.0
     """Pseudo-hours shrinking each hour-of-day and day-of-week factor toward 1 while they rest on few hours."""
+    overdispersion: float = 0.2
+    """Assumed overdispersion (hours varying by ±45 % beyond Poisson) until the history can say."""
+    overdispersion_hours: float = 72.0
+    """How many hours of history that assumption is worth."""
     slot_strength: float = 2.0
     """Pseudo-weeks shrinking an hour-of-week slot toward the hour-of-day × day-of-week model."""
 
@@ -99,8 +108,8 @@ class Baseline:
 
     slots: tuple[float, ...]
     """168 expected counts, indexed by local weekday × 24 + hour (Monday 00:00 first)."""
-    dispersion: float
-    """Variance ÷ mean of the hourly counts around the expectation (1 = Poisson)."""
+    overdispersion: float
+    """How much the hourly counts vary beyond Poisson: variance = mean + overdispersion × mean² (0 = Poisson)."""
     rate: float
     """The brand's overall mentions per hour."""
     hours: int
@@ -144,14 +153,18 @@ def fit_baseline(
         rate, slots = _fit(clipped, slots_of, prior)
         expected = [slots[s] for s in slots_of]
         clipped = [min(float(c), e + 4.0 * math.sqrt(e) + 2.0) for c, e in zip(counts, expected, strict=True)]
-    # Pearson's dispersion of the real (unclipped) counts around the fit, so bursty brands get a wider tail; a few
-    # huge past spikes are kept from dominating it by the same clip.
-    if len(counts) >= 48:
-        pearson = sum((c - e) ** 2 / max(e, 0.1) for c, e in zip(clipped, expected, strict=True)) / len(counts)
-        dispersion = min(max(pearson, 1.0), 10.0)
-    else:
-        dispersion = 1.0
-    return Baseline(tuple(slots), dispersion, rate, len(counts), zone.key)
+    # The overdispersion by the method of moments, E[(c - μ)²] = μ + a·μ², on the clipped counts so that a few past
+    # spikes do not widen the tail for ever; bursty brands get a wider tail, and quiet hours a narrower one than
+    # a single variance-to-mean ratio would give them.
+    # While the history is short the estimate is shrunk toward prior.overdispersion (worth three days), so a
+    # brand's second day is not judged as if its traffic were as regular as a Poisson process.
+    estimate = 0.0
+    if counts:
+        excess = sum((c - e) ** 2 - e for c, e in zip(clipped, expected, strict=True))
+        estimate = min(max(excess / max(sum(e * e for e in expected), 1e-9), 0.0), 2.0)
+    weight = prior.overdispersion_hours
+    overdispersion = (len(counts) * estimate + weight * prior.overdispersion) / (len(counts) + weight)
+    return Baseline(tuple(slots), overdispersion, rate, len(counts), zone.key)
 
 
 def _fit(counts: Sequence[float], slots_of: Sequence[int], prior: BaselinePrior) -> tuple[float, list[float]]:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.cli.alerts import alerts
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from bot.config.durations import format_duration
@@ -351,6 +352,7 @@ def db_upgrade(ctx: Context) -> None:
 
 
 cli.add_command(watch)
+cli.add_command(alerts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -97,7 +97,10 @@ def services_for(app: Application) -> BotServices:
     async def status() -> list[str]:
         return await asyncio.to_thread(lambda: status_lines(app.db, app.watches.current()))
 
-    return BotServices(WatchService(app.db, app.config), digests, status)
+    from bot.alerts.control import AlertControl
+
+    alerts = AlertControl(app.db, lambda: app.watches.current().config)
+    return BotServices(WatchService(app.db, app.config), digests, status, alerts)
 
 
 def start_gateway(app: Application) -> asyncio.Task[None] | None:
