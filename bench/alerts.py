@@ -56,7 +56,7 @@ def rhythm(when: datetime) -> float:
     """The daily × weekly shape of traffic, averaging about 1 over a week."""
     local = when.astimezone(ZONE)
     hour = local.hour + local.minute / 60
-    daily = 0.2 + 1.6 * max(0.0, math.sin(math.pi * (hour - 7) / 17)) if 7 <= hour else 0.2
+    daily = 0.2 + 1.6 * max(0.0, math.sin(math.pi * (hour - 7) / 17)) if hour >= 7 else 0.2
     weekly = 0.6 if local.weekday() >= 5 else 1.16
     return daily * weekly / 0.98
 
@@ -238,7 +238,8 @@ def score(world: World, db: Database, days: int, verbose: bool = False) -> None:
         for event in world.events:
             if event.kind != kind:
                 continue
-            label = f"{event.size:g}×" if kind == "spike" else "3 h at 60 %" if kind == "sentiment" else "20k+ followers"
+            label = (f"{event.size:g}×" if kind == "spike" else "3 h at 60 %" if kind == "sentiment"
+                     else "20k+ followers")
             groups[label].append(event)
         for label, events in groups.items():
             found = [e for e in events if e.found_at is not None]
@@ -254,6 +255,11 @@ def score(world: World, db: Database, days: int, verbose: bool = False) -> None:
                   f"{delay:>12}   {fa}")
     print(f"needs_answer alerts for ordinary complaints whose author passed 1,000 followers (by the rule): "
           f"{other_answers} ({other_answers / len(BRANDS) / (days / 7):.1f} per brand per week)")
+    if verbose:
+        for event in world.events:
+            if event.kind == "spike" and event.found_at is None and event.size * event.normal >= MIN_COUNT:
+                print(f"missed: {event.brand} {event.size:g}× at {event.start.astimezone(ZONE):%a %d %b %H:%M} "
+                      f"(normal {event.normal:.1f}, +{event.extra})")
     print("\nper brand, spikes found (2× | 3× | 5× | 10×):")
     for brand in BRANDS:
         cells = []
@@ -283,7 +289,8 @@ def main() -> None:
         total = time.perf_counter() - started
         score(world, db, args.days, args.verbose)
         timings.sort()
-        print(f"\none check (all {len(BRANDS)} brands, after a store): median {statistics.median(timings) * 1000:.1f} ms, "
+        median = statistics.median(timings) * 1000
+        print(f"\none check (all {len(BRANDS)} brands, after a store): median {median:.1f} ms, "
               f"p99 {timings[int(len(timings) * 0.99)] * 1000:.1f} ms, max {timings[-1] * 1000:.1f} ms "
               f"over {len(timings):,} checks; whole replay {total:.0f} s")
         db.close()

@@ -304,11 +304,17 @@ class Application:
 
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
         gateway = start_gateway(self)
+        from bot.daemon.streams import start_streams
+
+        streams = start_streams(self)
         try:
             await stop.wait()
         finally:
             log.info("stopping: waiting for running polls to finish")
             scheduler.shutdown(wait=False)
+            for task in streams:
+                task.cancel()
+            await asyncio.gather(*streams, return_exceptions=True)
             if gateway is not None:
                 gateway.cancel()
                 await asyncio.gather(gateway, return_exceptions=True)
