@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.cli.context import Context
 from bot.cli.watch import watch
-from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
 from bot.ops.logs import setup_logging
 from bot.ops.memory import freeze_startup_objects, tune_heap
@@ -45,24 +46,6 @@ CSV_COLUMNS = (
     "cx",
     "topics",
 )
-
-
-class Context:
-    """What every subcommand needs: where the config is, loaded on first use."""
-
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        """The validated config; a bad one ends the command with the problems listed."""
-        if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as exc:
-                raise click.ClickException(f"the config cannot be used:\n{exc}") from None
-        return self._config
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -255,14 +238,17 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
     from bot.digest.deliver import DigestService
     from bot.discord.connection import DiscordConnection
     from bot.discord.sink import DiscordSink
+    from bot.watch.live import LiveWatchList
     from storage.db import Database
 
     config = ctx.config
     target = day.date() if day else previous_local_day(datetime.now(UTC), config.zone)
     db = Database(config.storage.url)
+    # Brands and hashtags added or removed at run time count, as in the daemon's scheduled digest.
+    effective = LiveWatchList(db, config).effective_config
     try:
         if dry_run:
-            service = DigestService(config, db)
+            service = DigestService(effective, db)
             prepared, payloads = service.payloads(target, config.discord.digest_channel)
             if chart and prepared.chart:
                 chart.write_bytes(prepared.chart)
@@ -286,7 +272,7 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
                 "use --dry-run to see the digest without sending it"
             )
         connection = DiscordConnection(token, config.discord.api_base)
-        service = DigestService(config, db, DiscordSink(connection, retries=config.discord.digest_retries))
+        service = DigestService(effective, db, DiscordSink(connection, retries=config.discord.digest_retries))
 
         async def send() -> Any:
             try:

@@ -356,6 +356,13 @@ class Config(_Section):
             tags.extend(brand.hashtags)
         return list(dict.fromkeys(tags))
 
+    def own_hashtags(self) -> list[str]:
+        """Hashtags watched for their own sake, not as a brand's: global and per-instance, without duplicates."""
+        tags = list(self.mastodon.hashtags)
+        for instance in self.mastodon.instances:
+            tags += instance.hashtags
+        return list(dict.fromkeys(tags))
+
 
 def _format_location(loc: tuple[int | str, ...]) -> str:
     out = ""

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.config import DiscordConfig
 from bot.discord.commands import AdminTree, BotServices, build_commands
-
-if TYPE_CHECKING:
-    from bot.daemon.app import Application
+from bot.discord.connection import use_api_base
 
 log = logging.getLogger(__name__)
 
@@ -82,29 +80,10 @@ async def run_gateway(make_bot: Callable[[], CommandBot], token: str, *, retry_c
             delay = min(delay * 2, retry_cap)
 
 
-def services_for(app: Application) -> BotServices:
-    """The commands' services, on the daemon's database and config."""
-    from bot.digest.deliver import DigestService
-    from bot.discord.connection import DiscordConnection
-    from bot.discord.sink import DiscordSink
-    from bot.watch.service import WatchService
-    from bot.watch.status import status_lines
-
-    def digests(client: discord.Client) -> DigestService:
-        sink = DiscordSink(DiscordConnection.attached(client), retries=app.config.discord.digest_retries)
-        return DigestService(app.watches.current().config, app.db, sink)
-
-    async def status() -> list[str]:
-        return await asyncio.to_thread(lambda: status_lines(app.db, app.watches.current()))
-
-    return BotServices(WatchService(app.db, app.config), digests, status)
-
-
-def start_gateway(app: Application) -> asyncio.Task[None] | None:
+def start_gateway(
+    services: BotServices, settings: DiscordConfig, *, watch_channels: bool
+) -> asyncio.Task[None] | None:
     """Start the slash-command client beside the polls, when a token and `[discord] guild_ids` are configured."""
-    from bot.discord.connection import use_api_base
-
-    settings = app.config.discord
     if not settings.guild_ids:
         log.info("Discord slash commands are off: no [discord] guild_ids")
         return None
@@ -113,8 +92,6 @@ def start_gateway(app: Application) -> asyncio.Task[None] | None:
         log.warning("Discord slash commands are off: no token in %s", settings.token_env or settings.token_file)
         return None
     use_api_base(settings.api_base)
-    services = services_for(app)
-    watch_channels = bool(app.watches.cached().channels)
     return asyncio.create_task(
         run_gateway(lambda: CommandBot(services, settings.guild_ids, watch_channels=watch_channels), token),
         name="discord gateway",

@@ -119,7 +119,7 @@ def service(db: Database, connection: DiscordConnection, **sink: Any) -> DigestS
         "brands": [{"name": f"Brand{i}", "terms": [f"brand{i}"]} for i in range(8)],
         "discord": {"digest_channel": DIGEST},
     })
-    return DigestService(config, db, DiscordSink(connection, sleep=no_sleep, **sink))
+    return DigestService(lambda: config, db, DiscordSink(connection, sleep=no_sleep, **sink))
 
 
 def busy_day(db: Database) -> None:
