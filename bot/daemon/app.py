@@ -29,6 +29,7 @@ from bot.ingest.pipeline import Pipeline, PostAnalyser
 from bot.ingest.refresh import EngagementRefresher, RefreshResult
 from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
+from bot.ops.failures import FailureLog
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
@@ -76,15 +77,18 @@ class Application:
         self._clock = clock
         """Wall-clock time for the request budgets (tests pass one they can move forward)."""
         self.db = db or Database(config.storage.url)
+        self.metrics = Metrics()
+        self.failures = FailureLog(log, lambda stage, error: self.metrics.stage_failures.labels(stage, error).inc())
+        """Failures a stage survives (an analysis that raised), logged once per kind and counted in /metrics."""
         self.pipeline = Pipeline(
             BrandMatcher(config.brands),
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
+            failures=self.failures,
         )
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
         self.scheduler: AsyncIOScheduler | None = None
-        self.metrics = Metrics()
         interval = config.schedule.poll_interval.total_seconds()
         self.backoff = BackoffPolicy(base=interval, cap=max(config.ops.backoff_max.total_seconds(), interval))
         self.ingestor = Ingestor(

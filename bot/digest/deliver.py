@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
@@ -48,14 +48,17 @@ class Prepared:
         return []
 
 
+DeliveryStatus = Literal["sent", "already_sent", "failed"]
+"""What one delivery did: sent it now, found it sent before (and sent nothing), or gave up for this run."""
+
+
 @dataclass(slots=True)
 class Delivery:
     """What delivering one digest did."""
 
     day: date
     channel_id: int
-    status: str
-    """`sent`, `already_sent` or `failed`."""
+    status: DeliveryStatus
     message_ids: list[str] = field(default_factory=list)
     error: str | None = None
 

@@ -16,6 +16,7 @@ import discord
 from bot.config import DiscordConfig
 from bot.discord.commands import AdminTree, BotServices, build_commands
 from bot.discord.connection import use_api_base
+from bot.ops.backoff import BackoffPolicy
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,15 @@ class CommandBot(discord.Client):
                 log.info("Discord: %d slash commands ready in server %s", len(synced), guild_id)
 
 
-async def run_gateway(make_bot: Callable[[], CommandBot], token: str, *, retry_cap: float = 300.0) -> None:
+RECONNECT_BACKOFF = BackoffPolicy(base=5.0, cap=300.0)
+"""Between two gateway starts after a failure that discord.py's own reconnecting did not absorb."""
+
+
+async def run_gateway(
+    make_bot: Callable[[], CommandBot], token: str, *, backoff: BackoffPolicy = RECONNECT_BACKOFF
+) -> None:
     """Keep a bot connected until cancelled; gives up only on a bad token or intents the portal has not allowed."""
-    delay = 5.0
+    failures = 0
     while True:
         bot = make_bot()  # a closed client cannot start again
         try:
@@ -75,9 +82,10 @@ async def run_gateway(make_bot: Callable[[], CommandBot], token: str, *, retry_c
             raise
         except Exception:
             # discord.py reconnects by itself on network errors; this is for whatever escapes it.
+            failures += 1
+            delay = backoff.delay(failures)
             log.exception("Discord gateway stopped; reconnecting in %.0fs (polling is not affected)", delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, retry_cap)
 
 
 def start_gateway(
