@@ -77,6 +77,8 @@ def run(ctx: Context) -> None:
     from bot.daemon.app import Application
 
     _apply_config_log_format(ctx.config)
+    if ctx.config.ops.tune_heap and not tune_heap():
+        logging.getLogger(__name__).warning("[ops] tune_heap is set, but this C library has no such settings")
     app = Application(ctx.config)
     freeze_startup_objects()
     asyncio.run(app.run())
@@ -341,7 +343,6 @@ cli.add_command(watch)
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    tune_heap()
     cli.main(args=list(argv) if argv is not None else None, prog_name="merkwacht")
 
 
