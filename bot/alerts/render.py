@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from bot.alerts.rules import Finding
 from bot.digest import chunk
-from bot.digest.model import PostSummary
 from bot.digest.render import NO_MENTIONS, escape, plain_url, post_lines
+from bot.model import PostSummary
 from storage.alert_queries import StoredPost
 from storage.alerts import AlertState
 

@@ -9,15 +9,13 @@ import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import click
 
 from bot.alerts.control import AlertControl, AlertControlError
+from bot.cli.context import Context
 from bot.watch.service import cli_actor
-
-if TYPE_CHECKING:
-    from bot.cli.main import Context
 
 T = TypeVar("T")
 

@@ -8,48 +8,54 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import MastodonInstance
 from bot.ingest.streamed import StreamStore
 from bot.sources.mastodon.stream import HashtagStream
-
-if TYPE_CHECKING:
-    from bot.daemon.app import Application
 
 log = logging.getLogger(__name__)
 
 
-def build_streams(app: Application) -> list[HashtagStream]:
-    """A stream for every configured instance that has a token (Mastodon 4.2+ streams hashtags to users only)."""
+def poll_soon(scheduler: AsyncIOScheduler | None, url: str) -> None:
+    """Move every poll job of the instance at `url` to now (after a stream (re)connects, to fill its gap)."""
+    if scheduler is None:
+        return
+    now = datetime.now(UTC)
+    for job in scheduler.get_jobs():
+        if job.id.startswith(f"mastodon:{url}#"):
+            job.modify(next_run_time=now)
+
+
+def build_streams(instances: Sequence[MastodonInstance], tags: Callable[[str], list[str]], store: StreamStore,
+                  scheduler: Callable[[], AsyncIOScheduler | None]) -> list[HashtagStream]:
+    """A stream for every instance that has a token (Mastodon 4.2+ streams hashtags to users only).
+
+    `tags(url)` answers the instance's watched hashtags now; `scheduler()` the daemon's scheduler, for `poll_soon`.
+    """
     streams = []
-    for instance in app.config.mastodon.instances:
+    for instance in instances:
         token = instance.token()
         if not token:
             continue
-        url = instance.url
 
-        def tags(url: str = url) -> list[str]:
-            return [tag for origin, tag in app.watches.cached().timelines if origin == url]
+        async def on_connect(url: str = instance.url) -> None:
+            poll_soon(scheduler(), url)
 
-        async def poll_now(url: str = url) -> None:
-            scheduler = app.scheduler
-            if scheduler is None:
-                return
-            now = datetime.now(UTC)
-            for job in scheduler.get_jobs():
-                if job.id.startswith(f"mastodon:{url}#"):
-                    job.modify(next_run_time=now)
+        def watched(url: str = instance.url) -> list[str]:
+            return tags(url)
 
-        store = StreamStore(app.db, app.pipeline, app.alerts.after_store)
-        streams.append(HashtagStream(url, token, tags, store.handle, on_connect=poll_now))
+        streams.append(HashtagStream(instance.url, token, watched, store.handle, on_connect=on_connect))
     return streams
 
 
-def start_streams(app: Application) -> list[asyncio.Task[None]]:
+def start_streams(streams: Sequence[HashtagStream]) -> list[asyncio.Task[None]]:
     """Run every stream as a task of its own; a stream's failure never touches the polls."""
     tasks = []
-    for stream in build_streams(app):
+    for stream in streams:
         log.info("streaming %s's hashtags (polling stays the source of truth)", stream.instance_url)
         tasks.append(asyncio.create_task(stream.run(), name=f"stream {stream.instance_url}"))
     return tasks

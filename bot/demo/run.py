@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from mastodon_mock.config import SeedAccount, SeedConfig
+from mastodon_mock.testing.server import MockServer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
@@ -32,9 +34,6 @@ DEMO_POLL_SECONDS = 2.0
 @contextmanager
 def local_mastodon() -> Iterator[Any]:
     """A mastodon-mock server on a free 127.0.0.1 port, seeded with the demo accounts."""
-    from mastodon_mock.config import SeedAccount, SeedConfig
-    from mastodon_mock.testing.server import MockServer
-
     seed = SeedConfig(
         accounts=[
             SeedAccount(
@@ -150,7 +149,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
         console.print(f"{written} posts written before Merkwacht starts; it backfills the last 24h on its first poll")
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
         console.print(
-            f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.scope}" for t in app.timelines())
+            f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.id.feed}" for t in app.timelines())
         )
         asyncio.run(_run_cycles(app, server, cycles, console))
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
@@ -160,7 +159,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
 
             for health in all_health(session):
                 console.print(
-                    f"[dim]{health.origin} #{health.scope}: {health.total_polls} polls, {health.posts_new} new, "
+                    f"[dim]{health.timeline.label}: {health.total_polls} polls, {health.posts_new} new, "
                     f"{health.posts_skipped} skipped (author opted out), {health.total_errors} errors[/]"
                 )
         deliver_and_show(app, discord_fake, output_dir, console)

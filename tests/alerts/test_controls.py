@@ -13,7 +13,7 @@ import simcord
 
 from bot.daemon.app import Application
 from bot.digest import chunk
-from bot.discord.gateway import CommandBot, services_for
+from bot.discord.gateway import CommandBot
 from storage import alerts as ledger
 from storage.db import Database
 from tests.watch.helpers import GUILD_ID, config_of, merkwacht, write_config
@@ -73,7 +73,7 @@ class World:
 async def world(config_path: Path) -> AsyncIterator[World]:
     config = config_of(config_path)
     app = Application(config.model_copy(update={"ops": config.ops.model_copy(update={"http_enabled": False})}))
-    env = simcord.Env(CommandBot(services_for(app), [GUILD_ID]))
+    env = simcord.Env(CommandBot(app.bot_services(), [GUILD_ID]))
     env.create_guild("Acme HQ", id=GUILD_ID).create_text_channel("general")
     await env.start()
     try:

@@ -112,11 +112,11 @@ def test_the_baseline_learns_that_nights_are_quiet_and_weekends_slow() -> None:
     assert 3.5 < baseline.expected(sunday_noon) < 7
 
 
-def test_a_new_brand_starts_from_a_modest_rate_not_from_zero() -> None:
+def test_a_brand_without_history_is_measured_against_a_modest_rate_not_against_zero() -> None:
     baseline = fit_baseline([], NOW, ZoneInfo("UTC"))
-    assert baseline.expected(NOW) == 1.0
-    assert spike("New", 8, baseline.expected(NOW), baseline.overdispersion, NOW, SpikeRule()) is not None
-    assert spike("New", 4, baseline.expected(NOW), baseline.overdispersion, NOW, SpikeRule()) is None
+    assert baseline.expected(NOW) == 1.0 and baseline.overdispersion == 0.2
+    assert spike("New", 12, baseline.expected(NOW), baseline.overdispersion, NOW, SpikeRule()) is not None
+    assert spike("New", 8, baseline.expected(NOW), baseline.overdispersion, NOW, SpikeRule()) is None
 
 
 def test_a_past_spike_in_the_history_barely_raises_the_bar_for_the_next() -> None:

@@ -118,6 +118,14 @@ async def test_a_spike_that_grows_edits_its_message_instead_of_posting_again(db:
     assert (await alerts.check()).edited == 0, "no edit while the spike does not grow"
 
 
+async def test_a_brand_with_less_than_a_day_of_history_gets_no_spike_alert_yet(db: Database) -> None:
+    history(db, per_hour=2, days=1)  # 23 hours before the window
+    burst(db, 30, NOW)
+    sink = RecordingSink()
+    await service(db, config(), Clock(NOW), sink).check()
+    assert sink.sent == []
+
+
 async def test_a_run_of_negative_posts_is_a_sentiment_turn(db: Database) -> None:
     history(db, per_hour=2, negative_every=10)
     burst(db, 12, NOW, sentiment="negative", minutes=170)
