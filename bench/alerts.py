@@ -231,28 +231,30 @@ def score(world: World, db: Database, days: int, verbose: bool = False) -> None:
                       f"{ {k: v for k, v in alert.figures.items() if k not in ('headline', 'links')} }")
     weeks_after = (days - 7) / 7
     print(f"\n{len(world.posts):,} posts, {len(BRANDS)} brands, {days} days; alert rows: {len(alerts)}")
-    print(f"\nkind          event            found   ≥ {MIN_COUNT} posts  median delay   "
-          "false alarms/brand/week (week 1 | after)")
-    for kind in ("spike", "sentiment", "needs_answer"):
-        groups: dict[str, list[Event]] = defaultdict(list)
-        for event in world.events:
-            if event.kind != kind:
-                continue
-            label = (f"{event.size:g}×" if kind == "spike" else "3 h at 60 %" if kind == "sentiment"
-                     else "20k+ followers")
-            groups[label].append(event)
-        for label, events in groups.items():
-            found = [e for e in events if e.found_at is not None]
-            delays = [(e.found_at - e.start).total_seconds() / 60 for e in found if e.found_at]
-            delay = f"{statistics.median(delays):5.0f} min" if delays else "    —"
-            fa = ""
-            if label == next(iter(groups)) and kind != "needs_answer":
-                fa = (f"{false[(kind, True)] / len(BRANDS):.2f} | "
-                      f"{false[(kind, False)] / len(BRANDS) / weeks_after:.2f}")
-            big = [e for e in events if kind != "spike" or e.size * e.normal >= MIN_COUNT]
-            big_found = sum(e.found_at is not None for e in big)
-            print(f"{kind:13} {label:16} {len(found):3}/{len(events):<3}  {big_found:3}/{len(big):<3}    "
-                  f"{delay:>12}   {fa}")
+    print("\nkind          event            found   median delay   false alarms/brand/week (week 1 | after)")
+    groups: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    for event in world.events:
+        label = (f"{event.size:g}×" if event.kind == "spike" else "3 h at 60 %" if event.kind == "sentiment"
+                 else "20k+ followers")
+        groups[(event.kind, label)].append(event)
+    shown: set[str] = set()
+    for (kind, label), events in sorted(groups.items(), key=lambda kv: (kv[0][0], len(kv[0][1]), kv[0][1])):
+        found = [e for e in events if e.found_at is not None]
+        delays = [(e.found_at - e.start).total_seconds() / 60 for e in found if e.found_at]
+        delay = f"{statistics.median(delays):5.0f} min" if delays else "    —"
+        fa = ""
+        if kind not in shown and kind != "needs_answer":
+            fa = f"{false[(kind, True)] / len(BRANDS):.2f} | {false[(kind, False)] / len(BRANDS) / weeks_after:.2f}"
+        shown.add(kind)
+        print(f"{kind:13} {label:16} {len(found):3}/{len(events):<3}  {delay:>12}   {fa}")
+    print("\nspikes found by the normal count of their hour (the spike hour holds size × normal):")
+    print("size   normal < 5   5 to 15   15 or more")
+    for size in SPIKES:
+        cells = []
+        for low, high in ((0, 5), (5, 15), (15, 10**9)):
+            events = [e for e in world.events if e.kind == "spike" and e.size == size and low <= e.normal < high]
+            cells.append(f"{sum(e.found_at is not None for e in events):>3}/{len(events):<3}")
+        print(f"{size:>3}×   {cells[0]:>10}   {cells[1]:>7}   {cells[2]:>10}")
     print(f"needs_answer alerts for ordinary complaints whose author passed 1,000 followers (by the rule): "
           f"{other_answers} ({other_answers / len(BRANDS) / (days / 7):.1f} per brand per week)")
     if verbose:

@@ -47,6 +47,8 @@ LEARNING_HOURS = 24
 """A brand's spikes are judged once its history covers a day (the first poll's backfill usually gives it that):
 before, a brand's first busy afternoon would look like a spike against whatever was assumed of it."""
 
+WEEK_HOURS = 168
+
 MAX_ATTEMPTS = 10
 """Sends of one alert before it is given up (each check retries a failed one; a poll interval apart)."""
 
@@ -294,8 +296,12 @@ class AlertService:
         if count >= settings.spike_min_count:
             baseline = self.baseline(session, settings, brand, zone, now)
         if count >= settings.spike_min_count and baseline.hours >= LEARNING_HOURS:
+            # A baseline learned from days rather than weeks is less sure of itself: the bar starts ten times
+            # higher after the first day and comes down to `spike_alpha` over the first week.
+            trust = min(1.0, 0.1 + 0.9 * (baseline.hours - LEARNING_HOURS) / (WEEK_HOURS - LEARNING_HOURS))
             found = spike(brand, count, baseline.expected(start, window), baseline.overdispersion, now,
-                          SpikeRule(settings.spike_alpha, settings.spike_min_count), window.total_seconds() / 3600)
+                          SpikeRule(settings.spike_alpha * trust, settings.spike_min_count),
+                          window.total_seconds() / 3600)
             if found is not None:
                 posts = queries.brand_posts(session, brand, start, now)
                 out.append(Finding(found.key, found.kind, brand, now, found.figures, tuple(posts)))

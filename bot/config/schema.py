@@ -381,7 +381,7 @@ class AlertsConfig(_Section):
     max_per_hour: int = Field(default=6, ge=1)
     quiet_hours: QuietHours | None = None
     spike_window: Duration = timedelta(hours=1)
-    spike_alpha: float = Field(default=1e-4, gt=0, lt=0.05)
+    spike_alpha: float = Field(default=1e-3, gt=0, lt=0.05)
     """How unlikely the count must be under the brand's normal for that hour of the week."""
     spike_min_count: int = Field(default=8, ge=1)
     sentiment_window: Duration = timedelta(hours=3)
