@@ -80,7 +80,8 @@ async def measure(server: MockServer, *, streaming: bool, posts: int, interval: 
         await asyncio.sleep(3)  # the first poll and the stream's connect
         written: dict[str, float] = {}
         for index in range(posts):
-            await asyncio.sleep(rng.uniform(1, interval if not streaming else 5))
+            # Polling: one post per poll at most, or the cooldown would hold the second alert of a poll for a summary.
+            await asyncio.sleep(rng.uniform(1, 5) if streaming else rng.uniform(interval + 1, 2 * interval))
             started = time.time()
             status = await asyncio.to_thread(
                 client.status_post,
@@ -101,7 +102,7 @@ async def measure(server: MockServer, *, streaming: bool, posts: int, interval: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--posts", type=int, default=15)
+    parser.add_argument("--posts", type=int, default=12)
     parser.add_argument("--interval", type=int, default=10, help="Poll interval in seconds (10 at the least).")
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()

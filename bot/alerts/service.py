@@ -140,13 +140,6 @@ class AlertService:
                     log.warning("could not update alert %s in place: %s", state.key, exc)
             return report
 
-    async def resume(self) -> CheckReport:
-        """Send the alerts left pending by a crash or a failure (on start, before any new check)."""
-        async with self._lock:
-            report = CheckReport()
-            await self._deliver_pending(report)
-            return report
-
     async def _deliver_pending(self, report: CheckReport) -> None:
         if self.sink is None:
             return
@@ -296,9 +289,10 @@ class AlertService:
         if count >= settings.spike_min_count:
             baseline = self.baseline(session, settings, brand, zone, now)
         if count >= settings.spike_min_count and baseline.hours >= LEARNING_HOURS:
-            # A baseline learned from days rather than weeks is less sure of itself: the bar starts ten times
-            # higher after the first day and comes down to `spike_alpha` over the first week.
-            trust = min(1.0, 0.1 + 0.9 * (baseline.hours - LEARNING_HOURS) / (WEEK_HOURS - LEARNING_HOURS))
+            # A baseline learned from days rather than weeks is less sure of itself: the bar starts a hundred times
+            # higher after the first day and comes down (geometrically) to `spike_alpha` over the first week.
+            learned = min(1.0, (baseline.hours - LEARNING_HOURS) / (WEEK_HOURS - LEARNING_HOURS))
+            trust = 0.01 ** (1.0 - learned)
             found = spike(brand, count, baseline.expected(start, window), baseline.overdispersion, now,
                           SpikeRule(settings.spike_alpha * trust, settings.spike_min_count),
                           window.total_seconds() / 3600)

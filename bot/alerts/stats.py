@@ -93,7 +93,10 @@ class BaselinePrior:
     """How many hours of history the assumption is worth: it carries a brand with no history, and a day of real
     history (which spikes wait for) outweighs it twelve times over."""
     profile_strength: float = 3.0
-    """Pseudo-hours shrinking each hour-of-day and day-of-week factor toward 1 while they rest on few hours."""
+    """Pseudo-hours shrinking each hour-of-day factor toward 1 while it rests on few days."""
+    day_strength: float = 24.0
+    """Pseudo-hours shrinking each day-of-week factor toward 1: a day seen only in part (its night, say) must not
+    pull the rest of that day down or up."""
     overdispersion: float = 0.2
     """Assumed overdispersion (hours varying by ±45 % beyond Poisson) until the history can say."""
     overdispersion_hours: float = 72.0
@@ -186,7 +189,8 @@ def _fit(counts: Sequence[float], slots_of: Sequence[int], prior: BaselinePrior)
     predicted_day = [0.0] * 7
     for slot in slots_of:
         predicted_day[slot // 24] += rate * hour_factor[slot % 24]
-    day_factor = [(by_day[d] + k * rate) / (predicted_day[d] + k * rate) for d in range(7)]
+    kd = prior.day_strength
+    day_factor = [(by_day[d] + kd * rate) / (predicted_day[d] + kd * rate) for d in range(7)]
     slots = []
     for slot in range(HOURS_PER_WEEK):
         model = rate * hour_factor[slot % 24] * day_factor[slot // 24]

@@ -222,8 +222,11 @@ class Application:
         self._schedule_refreshes(scheduler, self.effective_config())
         self._schedule_digest(scheduler)
         if self.alerts.enabled:
-            scheduler.add_job(self.alerts.resume, id="alerts-resume", name="alerts left pending by a crash",
-                              next_run_time=datetime.now(UTC), misfire_grace_time=None, replace_existing=True)
+            # Besides the check after every store: one a minute, from the start, for what needs no new post (alerts
+            # left pending by a crash, summaries due when quiet hours or a cooldown end).
+            scheduler.add_job(self.alerts.check, IntervalTrigger(seconds=60), id="alerts",
+                              name="alerts pending or due", next_run_time=datetime.now(UTC), max_instances=1,
+                              coalesce=True, misfire_grace_time=60, replace_existing=True)
         elif self.config.alerts.channel is not None:
             log.warning("alerts are NOT delivered: no Discord token (set %s)", self.config.discord.token_env)
 
