@@ -60,3 +60,29 @@ async def test_an_alert_is_posted_once_when_the_process_is_killed_between_send_a
     assert ledger.latest(db)[0].message_id == channel[0]["id"]
     assert ledger.pending(db) == []
     db.close()
+
+
+async def test_a_grown_spike_edits_the_posted_message_in_place(fake: FakeDiscord) -> None:
+    connection = DiscordConnection("fake-token", fake.url)
+    sink = DiscordSink(connection)
+    first = {"content": "**Acme** volume spike: 20 mentions", "embeds": [], "allowed_mentions": {"parse": []},
+             "nonce": "n1.0", "enforce_nonce": True}
+    message_id = await sink.send(CHANNEL, first)
+    await sink.edit(CHANNEL, message_id, {**first, "content": "**Acme** volume spike: 45 mentions"})
+    await connection.close()
+    [message] = fake.channels[CHANNEL].messages
+    assert message["content"] == "**Acme** volume spike: 45 mentions" and message["edited_timestamp"]
+    assert "nonce" not in fake.edited[0].body, "an edit carries no nonce (Discord refuses one)"
+
+
+async def test_the_test_alert_reaches_the_alert_channel_clearly_marked(fake: FakeDiscord, tmp_path: Path) -> None:
+    from bot.alerts.control import AlertControl
+
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    connection = DiscordConnection("fake-token", fake.url)
+    await AlertControl(db, lambda: config()).send_test(DiscordSink(connection))
+    await connection.close()
+    db.close()
+    [received] = fake.received
+    assert received.body["content"].startswith("🧪 TEST ALERT (a sample, nothing happened)")
+    assert fake.rejected == []
