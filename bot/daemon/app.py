@@ -40,6 +40,7 @@ from bot.ops.metrics import Metrics
 from bot.sources.base import Timeline
 from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.ratelimit import RequestBudget
+from bot.sources.mastodon.stream import HashtagStream
 from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
 from bot.watch.live import LiveWatchList
 from bot.watch.service import WatchService
@@ -121,6 +122,8 @@ class Application:
         """The timelines that have a poll job now, by id (the job's id is `TimelineId.key`)."""
         self._refreshed: set[str] = set()
         """The instances that have an engagement refresh job now."""
+        self.streams: list[HashtagStream] = []
+        """The instances' hashtag streams, while the daemon runs (`bot.daemon.streams`)."""
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
@@ -169,6 +172,8 @@ class Application:
         changed = await self.watches.refresh()
         if changed is None:
             return
+        for stream in self.streams:
+            await stream.follow()  # a stream whose hashtags changed reconnects with the new ones
         wanted = {t.id: t for t in self._timelines(self._use(changed))}
         for timeline_id in [i for i in self._polled if i not in wanted]:
             del self._polled[timeline_id]
@@ -341,9 +346,10 @@ class Application:
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
         gateway = start_gateway(self.bot_services(), self.config.discord,
                                 watch_channels=bool(self.watches.cached().channels))
-        streams = start_streams(build_streams(
+        self.streams = build_streams(
             self.config.mastodon.instances, lambda url: [t for u, t in self.watches.cached().timelines if u == url],
-            StreamStore(self.db, self.pipeline, self.alerts.after_store), lambda: self.scheduler))
+            StreamStore(self.db, self.pipeline, self.alerts.after_store), lambda: self.scheduler)
+        streams = start_streams(self.streams)
         try:
             await stop.wait()
         finally:

@@ -202,3 +202,21 @@ def test_events_merkwacht_does_not_use_are_ignored_quietly() -> None:
     assert parse_frame('{"event": "notification", "payload": "{}"}', "https://x.example") is None
     assert parse_frame('{"event": "delete", "payload": "123"}', "https://x.example") == \
         StreamEvent("delete", "https://x.example", remote_id="123")
+
+
+async def test_a_hashtag_added_at_run_time_is_streamed_after_the_stream_follows_the_watch_list(
+        app: Application, mastodon: Any) -> None:
+    watched = ["acme"]
+    store = StreamStore(app.db, app.pipeline)
+    stream = HashtagStream(mastodon.url, "alice_token", lambda: list(watched), store.handle,
+                           sleep=lambda _s: asyncio.sleep(0))
+    task = await running(stream, mastodon)
+    await stream.follow()
+    assert stream.stats.connects == 1, "nothing changed, so no reconnect"
+    watched[:] = ["koffie"]
+    await stream.follow()
+    await eventually(lambda: stream.subscribed == ["koffie"] and subscribers(mastodon) > 0, "resubscribed")
+    await asyncio.to_thread(mastodon.post, "Koffie van Acme #koffie")
+    await eventually(lambda: texts(app) == ["Koffie van Acme #koffie"], "the new hashtag's post is streamed")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

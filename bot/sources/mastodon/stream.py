@@ -145,6 +145,8 @@ class HashtagStream:
         self._sleep = sleep
         self.stats = StreamStats()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self.subscribed: list[str] = []
+        """The hashtags of the open connection."""
         self.connected = asyncio.Event()
         """Set while a connection is open and subscribed (tests and the status report wait on it)."""
 
@@ -173,6 +175,11 @@ class HashtagStream:
                 self.connected.clear()
                 self._ws = None
 
+    async def follow(self) -> None:
+        """Reconnect if the watched hashtags are no longer those subscribed (the watch list changed)."""
+        if self._ws is not None and list(dict.fromkeys(self._tags())) != self.subscribed:
+            await self.restart()
+
     async def restart(self) -> None:
         """Close the connection so the stream reconnects, subscribed to the current hashtags (and polled at once)."""
         if self._ws is not None:
@@ -196,6 +203,7 @@ class HashtagStream:
                 self._ws = ws
                 for tag in tags:
                     await ws.send_str(json.dumps({"type": "subscribe", "stream": "hashtag", "tag": tag}))
+                self.subscribed = tags
                 self.stats.connects += 1
                 self.connected.set()
                 if self._on_connect is not None:
