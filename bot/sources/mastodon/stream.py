@@ -166,10 +166,11 @@ class HashtagStream:
                 return
             except Exception as exc:
                 failures += 1
-                self.stats.last_error = repr(exc)
+                # The token rides in the URL (the streaming API's way for WebSockets), which errors may quote.
+                self.stats.last_error = repr(exc).replace(self._token, "[redacted]")
                 delay = self.backoff.delay(failures)
-                log.info("stream from %s dropped (%r); reconnecting in %.0fs, polling fills the gap",
-                         self.instance_url, exc, delay)
+                log.info("stream from %s dropped (%s); reconnecting in %.0fs, polling fills the gap",
+                         self.instance_url, self.stats.last_error, delay)
                 await self._sleep(delay)
             finally:
                 self.connected.clear()
