@@ -107,3 +107,15 @@ class AnalysedPost:
     post: Post
     matches: tuple[BrandMatch, ...] = ()
     analysis: Analysis | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedPost:
+    """A post that was read but could not be stored, with the reason: recorded so the timeline moves on past it."""
+
+    source: str
+    origin: str
+    scope: str
+    remote_id: str
+    uri: str
+    reason: str

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.ingest.pipeline import Pipeline
-from bot.model import Post
+from bot.model import Post, SkippedPost
 from bot.ops.backoff import BackoffPolicy
 from bot.sources.base import Page, SourceError, Timeline
+from bot.sources.clean import MAX_ID, MAX_SHORT, MAX_URI_BYTES, clean_line, clean_text
 from storage.cursors import Cursor, load_cursor, save_cursor
-from storage.db import Database
+from storage.db import CONNECTION_ERRORS, Database
 from storage.health import record_failure, record_success, set_backoff
 from storage.posts import store_posts
+from storage.skipped import record_skipped
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,7 @@ class Ingestor:
         progress: Progress | None,
     ) -> None:
         batch.posts += page.posts if cutoff is None else [p for p in page.posts if p.created_at >= cutoff]
+        batch.rejected += page.rejected
         batch.cursor = cursor
         batch.pages += 1
         if batch.pages >= PAGES_PER_TRANSACTION:
@@ -156,17 +159,30 @@ class Ingestor:
         if batch.cursor is None:
             return
         posts, cursor = batch.posts, batch.cursor
+        rejected = [skip_record(timeline, s.remote_id, s.uri, s.reason) for s in batch.rejected]
         batch.clear()
 
         def work() -> None:
-            processed = self.pipeline.process(posts)
-            with self.db.transaction() as session:
-                stored = store_posts(session, processed.posts)
-                save_cursor(session, timeline.source, timeline.origin, timeline.scope, cursor)
+            try:
+                processed = self.pipeline.process(posts)
+                with self.db.transaction() as session:
+                    stored = store_posts(session, processed.posts)
+                    record_skipped(session, rejected)
+                    save_cursor(session, timeline.source, timeline.origin, timeline.scope, cursor)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception as exc:
+                # Something in these posts cannot be analysed or stored: find it by storing them one at a time, so
+                # the others are kept and the cursor moves on (a post that fails the same way every time must not
+                # block its timeline for good).
+                log.warning("%s/%s: storing %d posts failed (%s); storing them one by one",
+                            timeline.origin, timeline.scope, len(posts), describe(exc))
+                self._store_one_by_one(timeline, posts, rejected, cursor, result, exc)
+                return
             result.new += stored.new
             result.duplicate += stored.duplicate
             result.updated += stored.updated
-            result.skipped += processed.skipped
+            result.skipped += processed.skipped + len(rejected)
 
         # Shielded: a deadline or shutdown that cancels the poll waits for this transaction to finish, so the pages
         # and their cursor are stored together or not at all, and no thread writes after the poll has ended.
@@ -178,6 +194,43 @@ class Ingestor:
             raise
         if progress is not None:
             progress(result.new + result.duplicate, result.pages)
+
+    def _store_one_by_one(
+        self,
+        timeline: Timeline,
+        posts: list[Post],
+        rejected: list[SkippedPost],
+        cursor: Cursor,
+        result: PollResult,
+        first_error: Exception,
+    ) -> None:
+        skipped = list(rejected)
+        new = duplicate = updated = 0
+        for post in posts:
+            try:
+                processed = self.pipeline.process([post])
+                with self.db.transaction() as session:
+                    stored = store_posts(session, processed.posts)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception as exc:
+                reason = describe(exc)
+                log.warning("%s/%s: skipping post %s: %s", timeline.origin, timeline.scope, post.uri, reason)
+                skipped.append(skip_record(timeline, post.remote_id, post.uri, reason))
+                continue
+            result.skipped += processed.skipped
+            new, duplicate, updated = new + stored.new, duplicate + stored.duplicate, updated + stored.updated
+        if len(posts) > 1 and len(skipped) - len(rejected) == len(posts):
+            # Every post failed alone too: the fault is not in the content (a bug, a schema out of date), and
+            # skipping them all would lose them. The poll fails instead, and the cursor stays.
+            raise first_error
+        with self.db.transaction() as session:
+            record_skipped(session, skipped)
+            save_cursor(session, timeline.source, timeline.origin, timeline.scope, cursor)
+        result.new += new
+        result.duplicate += duplicate
+        result.updated += updated
+        result.skipped += len(skipped)
 
     def _record_health(self, result: PollResult) -> None:
         if result.error_kind == "deferred":
@@ -203,12 +256,32 @@ class _Batch:
 
     def __init__(self) -> None:
         self.posts: list[Post] = []
+        self.rejected: list[SkippedPost] = []
         self.cursor: Cursor | None = None
         self.pages = 0
 
     def clear(self) -> None:
         """Start over after the batch was handed to storage."""
-        self.posts, self.cursor, self.pages = [], None, 0
+        self.posts, self.rejected, self.cursor, self.pages = [], [], None, 0
+
+
+def describe(exc: BaseException) -> str:
+    """One line saying what went wrong, without SQL statements or parameters (which may hold a whole post)."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    return f"{type(original).__name__}: {text}"[:500]
+
+
+def skip_record(timeline: Timeline, remote_id: str, uri: str, reason: str) -> SkippedPost:
+    """A skipped post of `timeline`, every field cleaned and bounded so the record itself can always be stored."""
+    return SkippedPost(
+        source=clean_line(timeline.source, 16),
+        origin=clean_line(timeline.origin, MAX_SHORT),
+        scope=clean_line(timeline.scope, MAX_SHORT),
+        remote_id=clean_line(remote_id, MAX_ID),
+        uri=clean_line(uri, MAX_URI_BYTES),
+        reason=clean_text(reason, 1000),
+    )
 
 
 def _reaches(page: Page, cutoff: datetime) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.model import Post
+from bot.model import Post, SkippedPost
 
 
 class SourceError(Exception):
@@ -38,6 +38,8 @@ class Page:
     """When the oldest item in the page was written, to stop a backfill."""
     raw_count: int = 0
     """Items the server returned, before any was dropped (0 means the end was reached)."""
+    rejected: list[SkippedPost] = field(default_factory=list)
+    """Items that could not be made into a storable post, with the reason (the ingest loop records them)."""
 
 
 class Timeline(Protocol):

@@ -18,6 +18,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
+from bot.model import SkippedPost
 from bot.sources.base import Page, SourceError
 from bot.sources.mastodon.ratelimit import RequestBudget
 from bot.sources.mastodon.status import status_to_post
@@ -151,12 +152,15 @@ def budgeted_call(
 def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str) -> Page:
     """Normalise a timeline answer; statuses that cannot be read are logged and left out, never fatal."""
     posts = []
+    rejected = []
     for status in statuses:
         try:
             posts.append(status_to_post(status, instance_url))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             status_id = status.get("id") if isinstance(status, Mapping) else None
             log.warning("skipping an unreadable status %r from %s: %s", status_id, instance_url, exc)
+            uri = status.get("uri") if isinstance(status, Mapping) else None
+            rejected.append(SkippedPost("mastodon", instance_url, "", str(status_id), str(uri or ""), str(exc)))
     oldest = posts[-1].created_at if posts else None
     return Page(
         posts=posts,
@@ -164,6 +168,7 @@ def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str)
         oldest_id=str(statuses[-1]["id"]) if statuses else None,
         oldest_created_at=oldest,
         raw_count=len(statuses),
+        rejected=rejected,
     )
 
 
