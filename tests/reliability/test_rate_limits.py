@@ -104,3 +104,21 @@ def test_an_epoch_reset_truncated_to_a_moment_ago_still_ends_the_window_not_our_
     budget.finished()
 
     assert budget.take() <= 1.0, "spent until the server's window ends, a second at most; not 300 s"
+
+
+def test_a_late_answer_from_an_ended_window_does_not_spend_the_new_one_for_five_minutes() -> None:
+    now = 1_800_000_000.0
+    clock = [now]
+    budget = RequestBudget(limit=40, window=300, reserve=0, clock=lambda: clock[0])
+    assert budget.take() == 0.0
+    budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "30", "X-RateLimit-Reset": "1800000002"})
+    budget.finished()
+    sent_before_the_reset = budget.take()
+    assert sent_before_the_reset == 0.0
+
+    clock[0] = now + 3.5  # the server's window ended at +2; the next request starts a new window here
+    assert budget.take() == 0.0
+    # Now the answer to the request sent before the reset arrives, counting the old window down to nothing.
+    budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1800000002"})
+
+    assert budget.take() == 0.0, "the new window is not spent by an answer about the old one"

@@ -159,6 +159,12 @@ class RequestBudget:
             if limit is not None and limit > 0:
                 self.limit = limit
             self._roll(now)
+            if reset is not None and reset + RESET_MARGIN <= now:
+                # A late answer from a window that has already ended (on a busy machine an answer can arrive after
+                # the window rolled over here): its count is of requests that no longer count. Taking its
+                # "0 remaining" into the new window spent that window at once, until our guess of its end (a whole
+                # default window, five minutes) although the server refills in seconds.
+                remaining = None
             if reset is not None and reset + RESET_MARGIN > now:
                 # The server knows when its window ends (ours was a guess until now). An epoch reset is truncated to
                 # the second, so one that seems a moment past is still this window's: ignoring it would leave our
