@@ -21,15 +21,15 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _service(ctx: Context) -> WatchService:
+def _service(ctx: Context, *, must_exist: bool = False) -> WatchService:
     from storage.db import Database
 
     config = ctx.config
-    return WatchService(Database(config.storage.url), config)
+    return WatchService(Database(config.storage.url, must_exist=must_exist), config)
 
 
-def _run(ctx: Context, work: Callable[[WatchService], Awaitable[T]]) -> T:
-    service = _service(ctx)
+def _run(ctx: Context, work: Callable[[WatchService], Awaitable[T]], *, must_exist: bool = False) -> T:
+    service = _service(ctx, must_exist=must_exist)
     try:
         return asyncio.run(work(service))  # type: ignore[arg-type]
     except WatchError as exc:
@@ -51,7 +51,7 @@ def watch() -> None:
 @click.pass_obj
 def watch_list(ctx: Context) -> None:
     """Every watched entry, and whether the config file or a run-time change says so."""
-    entries = _run(ctx, lambda s: s.entries())
+    entries = _run(ctx, lambda s: s.entries(), must_exist=True)
     table = Table(title="Watch list")
     for column in ("what", "origin", "state", "brand", "changed"):
         table.add_column(column)
@@ -153,7 +153,7 @@ def history(ctx: Context, limit: int) -> None:
     """The latest changes to the watch list: who changed what, and when."""
     from storage import watches as store
 
-    service = _service(ctx)
+    service = _service(ctx, must_exist=True)
     try:
         with service.db.sessions() as session:
             rows: list[Any] = store.history(session, limit)

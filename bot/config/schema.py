@@ -155,16 +155,23 @@ def _name(value: Any) -> str:
     return name
 
 
-def _terms(value: list[str]) -> list[str]:
+def _phrases(value: list[str]) -> list[str]:
     cleaned = [v.strip() for v in value]
     if any(not v for v in cleaned):
         raise ValueError("an empty term matches everything; remove it")
     for term in cleaned:
-        if not _WORD.search(term):
-            raise ValueError(f"{term!r} has no letter or digit, so it would match nearly every post; remove it")
         if len(term) > MAX_KEY:
             raise ValueError(f"a term of {len(term)} characters is longer than the {MAX_KEY} Merkwacht can store")
     return list(dict.fromkeys(cleaned))
+
+
+def _terms(value: list[str]) -> list[str]:
+    cleaned = _phrases(value)
+    for term in cleaned:
+        if not _WORD.search(term):
+            # A brand mention must name something: "?" or "-" would make nearly every post a mention.
+            raise ValueError(f"{term!r} has no letter or digit, so it would match nearly every post; remove it")
+    return cleaned
 
 
 def _unique_tags(values: list[str]) -> list[str]:
@@ -184,7 +191,9 @@ NonNegativeDuration = Annotated[timedelta, BeforeValidator(_duration_or_zero)]
 Name = Annotated[str, BeforeValidator(_name)]
 """A brand or topic name: not blank, at most MAX_KEY characters."""
 Terms = Annotated[list[str], AfterValidator(_terms)]
-"""Terms to match: each with a letter or digit, at most MAX_KEY characters; duplicates dropped."""
+"""Brand terms: each with a letter or digit, at most MAX_KEY characters; duplicates dropped."""
+Phrases = Annotated[list[str], AfterValidator(_phrases)]
+"""Exclusions and topic terms: not blank, at most MAX_KEY characters (a symbol like `€` may be one)."""
 Hashtags = Annotated[list[str], AfterValidator(_unique_tags)]
 """Hashtags, normalised to lower case without `#`, duplicates dropped."""
 Handles = Annotated[list[str], AfterValidator(lambda v: list(dict.fromkeys(normalise_handle(h) for h in v)))]
@@ -330,7 +339,7 @@ class BrandConfig(_Section):
     terms: Terms = Field(default_factory=list)
     hashtags: Hashtags = Field(default_factory=list)
     handles: Handles = Field(default_factory=list)
-    exclude: Terms = Field(default_factory=list)
+    exclude: Phrases = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something_to_match(self) -> BrandConfig:
@@ -343,7 +352,7 @@ class TopicConfig(_Section):
     """`[[topics]]`: a theme posts are tagged with when they use one of its terms."""
 
     name: Name
-    terms: Terms = Field(min_length=1)
+    terms: Phrases = Field(min_length=1)
 
 
 class AnalysisConfig(_Section):

@@ -96,8 +96,11 @@ class Ingestor:
         except SourceError as exc:
             result.error, result.error_kind, result.retry_after = str(exc), exc.kind, exc.retry_after
         except Exception as exc:
-            # A bug or a database failure must not kill the scheduler; it is logged with its traceback and counted.
-            log.exception("polling %s/%s failed", timeline.origin, timeline.scope)
+            # A bug or a database failure must not kill the scheduler. It is counted, and logged as one warning per
+            # failed poll (the health and outcome reports escalate a streak); the traceback only at DEBUG, since a
+            # failure that repeats on every retry would otherwise fill the log with the same 40 lines.
+            log.warning("polling %s/%s failed: %s", timeline.origin, timeline.scope, describe(exc),
+                        exc_info=log.isEnabledFor(logging.DEBUG))
             result.error, result.error_kind = f"internal error: {exc!r}", "internal"
         await asyncio.to_thread(self._record_health, result)
         return result

@@ -95,7 +95,7 @@ def test_check_shows_what_is_watched_and_whether_the_token_is_set_but_never_its_
 
     assert unset.exit_code == 0
     assert "#koffie #acme #acmecoffee" in unset.output
-    assert "not set (MERKWACHT_TEST_TOKEN)" in unset.output
+    assert "not set ($MERKWACHT_TEST_TOKEN or $MERKWACHT_TEST_TOKEN_FILE)" in unset.output
     assert "set" in with_token.output and "s3cr3t-value" not in with_token.output
 
 

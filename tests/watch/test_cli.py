@@ -76,6 +76,7 @@ def test_a_new_brand_with_its_hashtags(config_path: Path) -> None:
 def test_bad_input_is_refused_with_the_config_files_words_and_nothing_saved(
     config_path: Path, args: list[str], message: str
 ) -> None:
+    assert merkwacht(config_path, "db", "upgrade").exit_code == 0  # history reads a database: there is one
     before = merkwacht(config_path, "watch", "history").output
     result = merkwacht(config_path, "watch", *args)
     assert result.exit_code != 0
