@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,7 +93,23 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=postgres_password_args())
+
+
+def postgres_password_args() -> dict[str, Any]:
+    """Connection arguments with the password from the file $PGPASSWORD_FILE names, unless $PGPASSWORD is set."""
+    # libpq reads PGPASSWORD by itself, but has no PGPASSWORD_FILE: Docker secrets are files, so read it here.
+    if os.environ.get("PGPASSWORD") or not os.environ.get("PGPASSWORD_FILE"):
+        return {}
+    path = Path(os.environ["PGPASSWORD_FILE"])
+    try:
+        password = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise StorageError(
+            f"cannot read the PostgreSQL password file {path} (named by $PGPASSWORD_FILE): {why}"
+        ) from None
+    return {"password": password} if password else {}
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -142,9 +142,22 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
                 finally:
                     progress.remove_task(task)
 
-            return list(await asyncio.gather(*(one(t) for t in timelines)))
+            try:
+                return list(await asyncio.gather(*(one(t) for t in timelines)))
+            finally:
+                if app.discord is not None:
+                    await app.discord.close()  # else aiohttp reports an "Unclosed client session" at exit
 
-        results = asyncio.run(poll_all())
+        # Each result is printed below, once; the daemon's own report of it ("next try in 2m") would say it twice,
+        # and there is no next try in a one-shot command. --log-level DEBUG shows it anyway.
+        outcomes = logging.getLogger("bot.daemon.outcomes")
+        level = outcomes.level
+        if not outcomes.isEnabledFor(logging.DEBUG):
+            outcomes.setLevel(logging.CRITICAL)
+        try:
+            results = asyncio.run(poll_all())
+        finally:
+            outcomes.setLevel(level)
     app.close()
     failed = 0
     for timeline, result in zip(timelines, results, strict=True):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -149,9 +150,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
         written = write_wave(server, 0)
         console.print(f"{written} posts written before Merkwacht starts; it backfills the last 24h on its first poll")
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
-        console.print(
-            f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.scope}" for t in app.timelines())
-        )
+        console.print(f"watching {len(app.timelines())} timelines: " + ", ".join(_label(t) for t in app.timelines()))
         asyncio.run(_run_cycles(app, server, cycles, console))
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
         show_posts(app, console)
@@ -159,11 +158,27 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
             from storage.health import all_health
 
             for health in all_health(session):
+                where = (f"Discord channel {health.scope}" if health.source == "discord"
+                         else f"{health.origin} #{health.scope}")
+                polls, errors = _plural(health.total_polls, "poll"), _plural(health.total_errors, "error")
                 console.print(
-                    f"[dim]{health.origin} #{health.scope}: {health.total_polls} polls, {health.posts_new} new, "
-                    f"{health.posts_skipped} skipped (author opted out), {health.total_errors} errors[/]"
+                    f"[dim]{escape(where)}: {polls}, {health.posts_new} new, "
+                    f"{health.posts_skipped} skipped (author opted out, or not storable), {errors}[/]"
                 )
         deliver_and_show(app, discord_fake, output_dir, console)
         app.close()
-    console.print(f"\nThe database is at {database}; try `merkwacht --config <yours> export` on your own.")
+    console.print(
+        f"\nThe demo's database is at {database}.\n"
+        "For your own brands: cp config.example.toml config.toml, edit it, then `merkwacht check` (validates it and "
+        "shows what will be watched) and `merkwacht run`. Tokens go in environment variables, never in the file."
+    )
     return database
+
+
+def _label(timeline: Any) -> str:
+    # A Discord channel is a channel id, not a hashtag.
+    return f"Discord channel {timeline.scope}" if timeline.source == "discord" else f"#{timeline.scope}"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
