@@ -116,7 +116,6 @@ def _apply_config_log_format(config: Config) -> None:
 def poll(ctx: Context, sources: Sequence[str]) -> None:
     """Poll every source once, print a line per source, and exit (non-zero if any failed)."""
     from bot.daemon.app import Application
-    from bot.daemon.outcomes import timeline_key
 
     app = Application(ctx.config)
     timelines = app.select(sources)
@@ -136,7 +135,7 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
 
         async def poll_all() -> list[Any]:
             async def one(timeline: Any) -> Any:
-                task = progress.add_task(timeline_key(timeline), total=None)
+                task = progress.add_task(timeline.id.key, total=None)
                 try:
                     return await app.poll(timeline, lambda n, _pages: progress.update(task, completed=n))
                 finally:
@@ -165,7 +164,7 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
         deferred = result.error_kind == "deferred"
         errors = 0 if result.ok or deferred else 1
         line = (
-            f"{timeline_key(timeline)}: {result.new} new, {result.duplicate} duplicate, "
+            f"{timeline.id.key}: {result.new} new, {result.duplicate} duplicate, "
             f"{result.skipped} skipped, {errors} errors"
         )
         if deferred:

@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
-from bot.daemon.outcomes import PollOutcomes, timeline_key
+from bot.daemon.outcomes import PollOutcomes
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
 from bot.discord.connection import DiscordConnection
@@ -24,6 +24,7 @@ from bot.ingest.ingestor import Ingestor, PollResult, Progress
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
 from bot.ingest.refresh import EngagementRefresher, RefreshResult
+from bot.model import SourceKind
 from bot.ops.backoff import BackoffPolicy
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
@@ -143,7 +144,7 @@ class Application:
         changed = await self.watches.refresh()
         if changed is None:
             return
-        wanted = {timeline_key(t): t for t in self._timelines(self._use(changed))}
+        wanted = {t.id.key: t for t in self._timelines(self._use(changed))}
         for job in scheduler.get_jobs():
             if job.id.startswith(("mastodon:", "discord:")) and job.id not in wanted:
                 scheduler.remove_job(job.id)
@@ -152,22 +153,23 @@ class Application:
         postponed = self._first_runs() if added else {}
         for timeline in added:
             self._add_poll_job(scheduler, timeline, postponed)
-            log.info("started polling %s: the watch list changed", timeline_key(timeline))
+            log.info("started polling %s: the watch list changed", timeline.id.key)
 
     def select(self, sources: Sequence[str] = ()) -> list[Timeline]:
         """The timelines whose key contains any of `sources` (all of them when none is given)."""
         timelines = self.timelines()
         if not sources:
             return timelines
-        return [t for t in timelines if any(s.casefold() in timeline_key(t).casefold() for s in sources)]
+        return [t for t in timelines if any(s.casefold() in t.id.key.casefold() for s in sources)]
 
     async def poll(self, timeline: Timeline, progress: Progress | None = None) -> PollResult:
         """Poll one timeline, log and count what it did, and postpone its next poll while it keeps failing."""
         started = time.monotonic()
         self._track(asyncio.current_task())
-        backfill = self.config.discord.backfill if timeline.source == "discord" else self.config.mastodon.backfill
+        discord = timeline.id.source is SourceKind.DISCORD
+        backfill = self.config.discord.backfill if discord else self.config.mastodon.backfill
         result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
-        self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.origin))
+        self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.id.server))
         return result
 
     def _first_runs(self) -> dict[str, datetime]:
@@ -175,7 +177,7 @@ class Application:
         # cannot hammer an instance that is down.
         with self.db.transaction() as session:
             return {
-                f"{row.source}:{row.origin}#{row.scope}": row.backoff_until
+                row.timeline.key: row.backoff_until
                 for row in all_health(session)
                 if row.backoff_until is not None
             }
@@ -247,12 +249,12 @@ class Application:
             self.poll,
             IntervalTrigger(seconds=interval, jitter=jitter or None),
             args=[timeline],
-            id=timeline_key(timeline),
-            name=f"poll {timeline_key(timeline)}",
+            id=timeline.id.key,
+            name=f"poll {timeline.id.key}",
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(interval)),
-            next_run_time=max(now, postponed.get(timeline_key(timeline), now)),
+            next_run_time=max(now, postponed.get(timeline.id.key, now)),
             replace_existing=True,
         )
 

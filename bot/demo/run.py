@@ -150,7 +150,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
         written = write_wave(server, 0)
         console.print(f"{written} posts written before Merkwacht starts; it backfills the last 24h on its first poll")
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
-        console.print(f"watching {len(app.timelines())} timelines: " + ", ".join(_label(t) for t in app.timelines()))
+        console.print(f"watching {len(app.timelines())} timelines: " + ", ".join(t.id.label for t in app.timelines()))
         asyncio.run(_run_cycles(app, server, cycles, console))
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
         show_posts(app, console)
@@ -158,8 +158,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
             from storage.health import all_health
 
             for health in all_health(session):
-                where = (f"Discord channel {health.scope}" if health.source == "discord"
-                         else f"{health.origin} #{health.scope}")
+                where = health.timeline.label
                 polls, errors = _plural(health.total_polls, "poll"), _plural(health.total_errors, "error")
                 console.print(
                     f"[dim]{escape(where)}: {polls}, {health.posts_new} new, "
@@ -173,11 +172,6 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
         "shows what will be watched) and `merkwacht run`. Tokens go in environment variables, never in the file."
     )
     return database
-
-
-def _label(timeline: Any) -> str:
-    # A Discord channel is a channel id, not a hashtag.
-    return f"Discord channel {timeline.scope}" if timeline.source == "discord" else f"#{timeline.scope}"
 
 
 def _plural(n: int, noun: str) -> str:

@@ -12,12 +12,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from bot.ingest.pipeline import Pipeline
-from bot.model import Post, SkippedPost
+from bot.model import Post, SkippedPost, TimelineId
 from bot.ops.backoff import BackoffPolicy
-from bot.sources.base import Page, SourceError, Timeline
-from bot.sources.clean import MAX_ID, MAX_SHORT, MAX_URI_BYTES, clean_line, clean_text
+from bot.sources.base import Page, Rejected, SourceError, SourceErrorKind, Timeline
+from bot.sources.clean import MAX_ID, MAX_URI_BYTES, clean_line, clean_text
 from storage.cursors import Cursor, load_cursor, save_cursor
 from storage.db import CONNECTION_ERRORS, Database
 from storage.health import record_failure, record_success, set_backoff
@@ -33,6 +34,9 @@ posts, so batching halves the cost of a backfill; a crash loses nothing, the unc
 MAX_PAGES_PER_POLL = 250
 """A bound on one poll's requests (10,000 posts); the next poll goes on from the cursor, so nothing is skipped."""
 
+PollErrorKind = SourceErrorKind | Literal["internal"]
+"""Why a poll failed: the source's reason, or `internal` for a bug or a database failure on our side."""
+
 Progress = Callable[[int, int], None]
 """Called after each stored page with (posts stored so far, pages read so far)."""
 
@@ -41,16 +45,14 @@ Progress = Callable[[int, int], None]
 class PollResult:
     """What one poll of one timeline did."""
 
-    source: str
-    origin: str
-    scope: str
+    timeline: TimelineId
     new: int = 0
     duplicate: int = 0
     updated: int = 0
     skipped: int = 0
     pages: int = 0
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: PollErrorKind | None = None
     retry_after: float | None = None
     consecutive_errors: int = 0
     """Failures in a row of this timeline, this one included (0 after a success)."""
@@ -87,7 +89,7 @@ class Ingestor:
 
     async def poll(self, timeline: Timeline, *, backfill: timedelta, progress: Progress | None = None) -> PollResult:
         """Read `timeline` forward from its cursor (or back over `backfill` the first time) and store what is new."""
-        result = PollResult(timeline.source, timeline.origin, timeline.scope)
+        result = PollResult(timeline.id)
         try:
             await asyncio.wait_for(self._poll(timeline, backfill, result, progress), self.deadline)
         except TimeoutError:
@@ -99,7 +101,7 @@ class Ingestor:
             # A bug or a database failure must not kill the scheduler. It is counted, and logged as one warning per
             # failed poll (the health and outcome reports escalate a streak); the traceback only at DEBUG, since a
             # failure that repeats on every retry would otherwise fill the log with the same 40 lines.
-            log.warning("polling %s/%s failed: %s", timeline.origin, timeline.scope, describe(exc),
+            log.warning("polling %s failed: %s", timeline.id, describe(exc),
                         exc_info=log.isEnabledFor(logging.DEBUG))
             result.error, result.error_kind = f"internal error: {exc!r}", "internal"
         await asyncio.to_thread(self._record_health, result)
@@ -156,7 +158,7 @@ class Ingestor:
 
     def _load(self, timeline: Timeline) -> Cursor:
         with self.db.transaction() as session:
-            return load_cursor(session, timeline.source, timeline.origin, timeline.scope)
+            return load_cursor(session, timeline.id)
 
     async def _store(self, timeline: Timeline, batch: _Batch, result: PollResult, progress: Progress | None) -> None:
         if batch.cursor is None:
@@ -171,15 +173,15 @@ class Ingestor:
                 with self.db.transaction() as session:
                     stored = store_posts(session, processed.posts)
                     record_skipped(session, rejected)
-                    save_cursor(session, timeline.source, timeline.origin, timeline.scope, cursor)
+                    save_cursor(session, timeline.id, cursor)
             except CONNECTION_ERRORS:
                 raise
             except Exception as exc:
                 # Something in these posts cannot be analysed or stored: find it by storing them one at a time, so
                 # the others are kept and the cursor moves on (a post that fails the same way every time must not
                 # block its timeline for good).
-                log.warning("%s/%s: storing %d posts failed (%s); storing them one by one",
-                            timeline.origin, timeline.scope, len(posts), describe(exc))
+                log.warning("%s: storing %d posts failed (%s); storing them one by one",
+                            timeline.id, len(posts), describe(exc))
                 self._store_one_by_one(timeline, posts, rejected, cursor, result, exc)
                 return
             result.new += stored.new
@@ -218,7 +220,7 @@ class Ingestor:
                 raise
             except Exception as exc:
                 reason = describe(exc)
-                log.warning("%s/%s: skipping post %s: %s", timeline.origin, timeline.scope, post.uri, reason)
+                log.warning("%s: skipping post %s: %s", timeline.id, post.uri, reason)
                 skipped.append(skip_record(timeline, post.remote_id, post.uri, reason))
                 continue
             result.skipped += processed.skipped
@@ -229,7 +231,7 @@ class Ingestor:
             raise first_error
         with self.db.transaction() as session:
             record_skipped(session, skipped)
-            save_cursor(session, timeline.source, timeline.origin, timeline.scope, cursor)
+            save_cursor(session, timeline.id, cursor)
         result.new += new
         result.duplicate += duplicate
         result.updated += updated
@@ -242,16 +244,16 @@ class Ingestor:
         with self.db.transaction() as session:
             if result.ok:
                 result.recovered_after = record_success(
-                    session, result.source, result.origin, result.scope, new=result.new, skipped=result.skipped
+                    session, result.timeline, new=result.new, skipped=result.skipped
                 )
             else:
                 failures = record_failure(
-                    session, result.source, result.origin, result.scope, result.error or "", kind=result.error_kind
+                    session, result.timeline, result.error or "", kind=result.error_kind
                 )
                 delay = self.backoff.delay(failures, retry_after=result.retry_after, kind=result.error_kind)
                 result.consecutive_errors = failures
                 result.backoff_until = datetime.now(UTC) + timedelta(seconds=delay)
-                set_backoff(session, result.source, result.origin, result.scope, result.backoff_until)
+                set_backoff(session, result.timeline, result.backoff_until)
 
 
 class _Batch:
@@ -259,7 +261,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.posts: list[Post] = []
-        self.rejected: list[SkippedPost] = []
+        self.rejected: list[Rejected] = []
         self.cursor: Cursor | None = None
         self.pages = 0
 
@@ -278,9 +280,7 @@ def describe(exc: BaseException) -> str:
 def skip_record(timeline: Timeline, remote_id: str, uri: str, reason: str) -> SkippedPost:
     """A skipped post of `timeline`, every field cleaned and bounded so the record itself can always be stored."""
     return SkippedPost(
-        source=clean_line(timeline.source, 16),
-        origin=clean_line(timeline.origin, MAX_SHORT),
-        scope=clean_line(timeline.scope, MAX_SHORT),
+        timeline=timeline.id,
         remote_id=clean_line(remote_id, MAX_ID),
         uri=clean_line(uri, MAX_URI_BYTES),
         reason=clean_text(reason, 1000),

@@ -8,21 +8,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
-from bot.model import Post, SkippedPost
+from bot.model import Post, TimelineId
+
+SourceErrorKind = Literal[
+    "network", "timeout", "rate_limited", "deferred", "unauthorized", "forbidden", "not_found", "server", "malformed"
+]
+"""Why a source could not be read; `deferred` means our own request budget is spent, so nothing was sent."""
 
 
 class SourceError(Exception):
     """A source could not be read this time; `kind` says why, for health, metrics and backoff."""
 
-    def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, kind: SourceErrorKind, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.kind = kind
-        """One of: network, timeout, rate_limited, deferred (our own request budget is spent), unauthorized,
-        forbidden, not_found, server, malformed."""
+        self.kind: SourceErrorKind = kind
         self.retry_after = retry_after
         """Seconds the server asked us to wait, when it said."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An item of a page that could not be made into a storable post, and why."""
+
+    remote_id: str
+    uri: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +50,7 @@ class Page:
     """When the oldest item in the page was written, to stop a backfill."""
     raw_count: int = 0
     """Items the server returned, before any was dropped (0 means the end was reached)."""
-    rejected: list[SkippedPost] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
     """Items that could not be made into a storable post, with the reason (the ingest loop records them)."""
 
 
@@ -46,18 +58,8 @@ class Timeline(Protocol):
     """A stream of posts that a cursor can resume: a hashtag on an instance, or a Discord channel."""
 
     @property
-    def source(self) -> str:
-        """`mastodon` or `discord`."""
-        ...
-
-    @property
-    def origin(self) -> str:
-        """The server or guild it lives on (an instance URL, `discord`)."""
-        ...
-
-    @property
-    def scope(self) -> str:
-        """What is read there: a hashtag, a channel id."""
+    def id(self) -> TimelineId:
+        """Which timeline this is: its cursor, health and scheduler job are keyed by it."""
         ...
 
     async def newer(self, after_id: str) -> Page:

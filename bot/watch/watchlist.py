@@ -18,40 +18,20 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from bot.config import BrandConfig, Config, MastodonInstance
+from bot.model import WATCH_ABSENT, SourceKind, StoredWatch, TimelineId, WatchKind
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["hashtag", "brand", "channel"]
+Kind = WatchKind
 KINDS: tuple[Kind, ...] = ("hashtag", "brand", "channel")
-ABSENT = "absent"
-"""The fingerprint of a config entry the config does not have."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredWatch:
-    """A run-time change as stored: what it is about, whether it adds or removes, and who made it when."""
-
-    kind: Kind
-    key: str
-    instance: str = ""
-    brand: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    state: Literal["active", "removed", "lapsed"] = "active"
-    config_fingerprint: str | None = ABSENT
-    changed_by: str = ""
-    changed_at: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        """Whether this row adds (rather than removes) its entry."""
-        return self.state == "active"
+ABSENT = WATCH_ABSENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +73,12 @@ class EffectiveWatchList:
     def channels(self) -> list[int]:
         """Discord channel ids to read."""
         return list(self.config.discord.watch_channels)
+
+    @property
+    def timeline_ids(self) -> list[TimelineId]:
+        """Every timeline to read: the hashtags on their instances, then the Discord channels."""
+        ids = [TimelineId(SourceKind.MASTODON, url, tag) for url, tag in self.timelines]
+        return ids + [TimelineId(SourceKind.DISCORD, "discord", str(c)) for c in self.channels]
 
     def brand(self, name: str) -> BrandConfig | None:
         """The effective brand called `name` (any case), if there is one."""

@@ -22,6 +22,7 @@ from bot.config.schema import BrandConfig
 from bot.ingest.ingestor import Ingestor, PollResult
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline
+from bot.model import SourceKind, TimelineId
 from bot.sources.base import Page
 from bot.sources.clean import MAX_ID, clean_line
 from bot.sources.discord import DiscordChannelTimeline
@@ -37,7 +38,8 @@ class CannedTimeline:
     """A timeline whose cursor starts at "0" and whose one page of news is the given page."""
 
     def __init__(self, source: str, origin: str, page: Page) -> None:
-        self.source, self.origin, self.scope, self._page = source, origin, f"fuzz{next(_scopes)}", page
+        self.id = TimelineId(SourceKind(source), origin, f"fuzz{next(_scopes)}")
+        self._page = page
         self._served = False
 
     async def older(self, before_id: str | None) -> Page:
@@ -159,7 +161,7 @@ def test_every_random_discord_message_is_stored_or_skipped_with_a_reason(
     channel = DiscordChannelTimeline(None, 42)  # type: ignore[arg-type]  # the page is built without a connection
     channel._guild_id = 7
     page = channel._to_page(batch, own_id=None)
-    result = ingest(db, CannedTimeline("discord", channel.origin, page))
+    result = ingest(db, CannedTimeline("discord", "discord", page))
     assert result.ok, result.error
     fates = accounted_for(db, "discord:7/42", [m["id"] for m in batch])
     assert "lost" not in fates.values(), fates
@@ -197,7 +199,7 @@ def test_a_discord_message_with_nul_characters_is_stored_without_them(db: Databa
     channel = DiscordChannelTimeline(None, 42)  # type: ignore[arg-type]
     channel._guild_id = 7
     message = {"id": "1300000000000000001", "type": 0, "content": "Acme\x00 is\x00 down", "author": {"id": "5"}}
-    result = ingest(db, CannedTimeline("discord", channel.origin, channel._to_page([message], None)))
+    result = ingest(db, CannedTimeline("discord", "discord", channel._to_page([message], None)))
     assert result.ok and result.new == 1
     assert stored_posts(db)[0][2] == "Acme is down"
 
@@ -221,7 +223,7 @@ def test_a_post_whose_uri_is_too_long_to_index_is_skipped_with_its_reason_and_th
     assert result.ok and result.new == 1 and result.skipped == 1
     with db.engine.connect() as conn:
         reasons = list(conn.execute(text("SELECT remote_id, reason FROM skipped_posts")))
-        cursor = conn.execute(text("SELECT newest_id FROM poll_cursors WHERE scope = :s"), {"s": timeline.scope})
+        cursor = conn.execute(text("SELECT newest_id FROM poll_cursors WHERE scope = :s"), {"s": timeline.id.feed})
         assert cursor.scalar_one() == "2"
     assert reasons == [("1", "uri is 5021 characters long; at most 2000 bytes can be stored")]
 
