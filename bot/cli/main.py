@@ -340,8 +340,9 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
             click.echo(json.dumps({"day": target.isoformat(), "channel_id": str(result.channel_id),
                                    "status": result.status, "message_ids": result.message_ids, "error": result.error}))
         else:
+            sent = len(result.message_ids)
             click.echo(f"digest for {target}: {result.status.replace('_', ' ')}"
-                       f" ({len(result.message_ids)} messages){': ' + result.error if result.error else ''}")
+                       f" ({sent} message{'' if sent == 1 else 's'}){': ' + result.error if result.error else ''}")
         if result.status == "failed":
             sys.exit(1)
     finally:
