@@ -163,11 +163,21 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
             brands[row.key] = brand
             entries.append(WatchEntry("brand", brand.name, "runtime", True,
                                       **note(row, "replaces the config's definition" if overrides else "added")))
+    # A brand's hashtag added for one instance counts for the brand everywhere (matching), but is polled only
+    # there, unless the config or another change watches it on every instance.
+    polled_everywhere = {*config.mastodon.hashtags, *(t for b in brands.values() for t in b.hashtags)}
+    only_on: dict[str, set[str]] = {}
     for row in live:
         if row.kind == "hashtag" and row.active and row.brand and brand_key(row.brand) in brands:
             current = brands[brand_key(row.brand)]
             if row.key not in current.hashtags:
                 brands[brand_key(row.brand)] = current.model_copy(update={"hashtags": [*current.hashtags, row.key]})
+            if row.instance:
+                only_on.setdefault(row.key, set()).add(row.instance)
+            else:
+                polled_everywhere.add(row.key)
+    for tag in polled_everywhere:
+        only_on.pop(tag, None)
 
     # Instances: the config's, plus any a run-time hashtag names (read anonymously, as public timelines).
     instances = list(config.mastodon.instances)
@@ -186,7 +196,7 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
     for inst in instances:
         tags = [*config.mastodon.hashtags, *inst.hashtags]
         for brand in brands.values():
-            tags.extend(brand.hashtags)
+            tags.extend(t for t in brand.hashtags if t not in only_on or inst.url in only_on[t])
         tags.extend(r.key for r in live if r.kind == "hashtag" and r.active and r.instance in ("", inst.url))
         timelines.extend((inst.url, tag) for tag in dict.fromkeys(tags) if not hidden(tag, inst.url))
 
