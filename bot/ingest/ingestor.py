@@ -131,8 +131,14 @@ class Ingestor:
                 result.pages += 1
                 if page.raw_count == 0:
                     break
-                cursor = Cursor(page.newest_id, cursor.backfill_before, cursor.backfill_done)
+                advanced = page.newest_id is not None and page.newest_id != cursor.newest_id
+                cursor = Cursor(page.newest_id if advanced else cursor.newest_id, cursor.backfill_before,
+                                cursor.backfill_done)
                 await self._add(timeline, batch, page, None, cursor, result, progress)
+                if not advanced:
+                    # A page that does not move the cursor (its items had no usable id) would be read again at
+                    # once, up to max_pages times: stop here; the next poll asks again.
+                    break
         except SourceError:
             # The pages read before the failure are good: keep them (and their cursor) before reporting it.
             await self._store(timeline, batch, result, progress)

@@ -93,7 +93,7 @@ WHEN = st.one_of(
 def statuses(draw: st.DrawFn, ids: Any) -> dict[str, Any]:
     status_id = next(ids)
     return {
-        "id": status_id,
+        "id": draw(st.one_of(st.just(status_id), st.just(status_id + "9" * 300))),
         "uri": draw(st.one_of(st.just(f"{INSTANCE}/statuses/{status_id}"), TEXT.map(lambda t: f"{status_id}{t}"))),
         "url": draw(st.one_of(st.none(), TEXT)),
         "created_at": draw(WHEN),
@@ -285,3 +285,16 @@ def test_100000_nested_divs_convert_in_bounded_time_without_a_parser_tree() -> N
         module.LexborHTMLParser = real  # type: ignore[misc]
     assert calls == []
     assert html_to_text("<p>Acme <b>strong</b></p><p>two</p>") == "Acme strong\n\ntwo"
+
+
+@pytest.mark.postgres
+def test_statuses_without_a_usable_id_are_skipped_and_the_cursor_moves_to_the_newest_usable_one(db: Database) -> None:
+    statuses = [status(4, id="4" * 500), status(3), {k: v for k, v in status(9).items() if k != "id"}, status(2)]
+    page = page_from_statuses(statuses, INSTANCE)
+    assert (page.newest_id, page.oldest_id) == ("3", "2")
+    timeline = CannedTimeline("mastodon", INSTANCE, page)
+    result = ingest(db, timeline)
+    assert result.ok and result.new == 2 and result.skipped == 2
+    with db.engine.connect() as conn:
+        cursor = conn.execute(text("SELECT newest_id FROM poll_cursors WHERE scope = :s"), {"s": timeline.id.feed})
+        assert cursor.scalar_one() == "3"

@@ -65,6 +65,8 @@ def status_to_post(status: Mapping[str, Any], instance_url: str) -> Post:
     uri = str(original.get("uri") or original.get("url") or "")
     if not uri:
         raise ValueError(f"status {original.get('id')!r} from {instance_url} has no uri")
+    if original.get("id") in (None, ""):
+        raise ValueError(f"status {uri!r} from {instance_url} has no id")
     return clean_post(Post(
         uri=uri,
         source=SourceKind.MASTODON,
