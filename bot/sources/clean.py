@@ -10,7 +10,6 @@ The bounds below are the contract with `storage/models.py`: a column is at least
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import UTC, datetime
 
@@ -128,9 +127,10 @@ def clean_post(post: Post) -> Post:
     assert created_at is not None  # a Post always has one; _utc only passes None through
     author = post.author
     engagement = post.engagement
-    return dataclasses.replace(
-        post,
+    # Built directly rather than with dataclasses.replace, which costs a third of the cleaning of a post.
+    return Post(
         uri=uri,
+        source=post.source,
         origin=origin,
         remote_id=remote_id,
         url=_url(post.url, uri if len(uri) <= MAX_URL else ""),
@@ -153,6 +153,7 @@ def clean_post(post: Post) -> Post:
             boosts=_count(engagement.boosts),
             favourites=_count(engagement.favourites),
         ),
+        sensitive=post.sensitive,
         spoiler_text=clean_text(post.spoiler_text, MAX_SPOILER),
-        in_reply_to=clean_line(post.in_reply_to, MAX_URL) or None if post.in_reply_to is not None else None,
+        in_reply_to=(clean_line(post.in_reply_to, MAX_URL) or None) if post.in_reply_to is not None else None,
     )

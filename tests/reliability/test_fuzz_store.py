@@ -298,3 +298,16 @@ def test_statuses_without_a_usable_id_are_skipped_and_the_cursor_moves_to_the_ne
     with db.engine.connect() as conn:
         cursor = conn.execute(text("SELECT newest_id FROM poll_cursors WHERE scope = :s"), {"s": timeline.id.feed})
         assert cursor.scalar_one() == "3"
+
+
+def test_cleaning_keeps_an_ordinary_post_exactly_as_it_was_and_is_idempotent() -> None:
+    from bot.sources.clean import clean_post
+
+    ordinary = status(1, content="<p>Acme koffie is top! Café ☕ <a href=\"https://x.example/a?b=c\">link</a></p>",
+                      language="nl", spoiler_text="food", in_reply_to_id="0", replies_count=2, sensitive=True,
+                      edited_at=datetime.now(UTC).isoformat(), mentions=[{"acct": "bob@x.example"}])
+    [post] = page_from_statuses([ordinary], INSTANCE).posts
+    assert clean_post(post) == post
+    hostile = status(2, content="a\x00b \ud800", account={"acct": "x\x07", "display_name": "\ud83d"})
+    [dirty] = page_from_statuses([hostile], INSTANCE).posts
+    assert clean_post(dirty) == dirty and dirty.text == "ab \ufffd" and dirty.author.display_name == "\ufffd"
