@@ -16,6 +16,9 @@ SentimentLabel = Literal["positive", "neutral", "negative"]
 CxType = Literal["complaint", "praise", "question", "suggestion", "other"]
 """What a community manager does with a post: answer it, thank for it, or just note it."""
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+"""The databases Merkwacht stores to (SQLAlchemy backend names); the config refuses any other URL."""
+
 MatchKind = Literal["term", "hashtag", "handle"]
 """How a brand was found in a post."""
 

@@ -17,6 +17,8 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, DisconnectionError, Int
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.model import SUPPORTED_BACKENDS
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 64 * 1024
@@ -84,7 +86,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for a SQLite or PostgreSQL URL; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         database = make_url(url).database
@@ -149,6 +151,9 @@ class Database:
         `must_exist`: for commands that only read, a SQLite file that is not there is an error (a mistyped path
         would otherwise create an empty database, folders and all, and report nothing).
         """
+        backend = make_url(url).get_backend_name()
+        if backend not in SUPPORTED_BACKENDS:
+            raise StorageError(f"{backend!r} databases are not supported: Merkwacht stores to SQLite or PostgreSQL")
         if must_exist:
             _require_existing(url)
         try:
@@ -178,7 +183,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        """`sqlite`, `postgresql`, ..."""
+        """`sqlite` or `postgresql`."""
         return self.engine.dialect.name
 
     @contextmanager

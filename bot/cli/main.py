@@ -19,10 +19,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.cli.context import Context
 from bot.cli.digest_day import check_digest_day
 from bot.cli.errors import GuardedGroup
 from bot.cli.watch import watch
-from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
 from bot.ops.logs import setup_logging
 from bot.ops.memory import freeze_startup_objects, tune_heap
@@ -48,24 +49,6 @@ CSV_COLUMNS = (
     "cx",
     "topics",
 )
-
-
-class Context:
-    """What every subcommand needs: where the config is, loaded on first use."""
-
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        """The validated config; a bad one ends the command with the problems listed."""
-        if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as exc:
-                raise click.ClickException(f"the config cannot be used:\n{exc}") from None
-        return self._config
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -98,6 +81,8 @@ def run(ctx: Context) -> None:
     from bot.daemon.app import Application
 
     _apply_config_log_format(ctx.config)
+    if ctx.config.ops.tune_heap and not tune_heap():
+        logging.getLogger(__name__).warning("[ops] tune_heap is set, but this C library has no such settings")
     app = Application(ctx.config)
     freeze_startup_objects()
     asyncio.run(app.run())
@@ -292,6 +277,7 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
     from bot.digest.deliver import DigestService
     from bot.discord.connection import DiscordConnection
     from bot.discord.sink import DiscordSink
+    from bot.watch.live import LiveWatchList
     from storage.db import Database
 
     config = ctx.config
@@ -309,8 +295,10 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
         )
     db = Database(config.storage.url, must_exist=True)
     try:
+        # Brands and hashtags added or removed at run time count, as in the daemon's scheduled digest.
+        effective = LiveWatchList(db, config).effective_config
         if dry_run:
-            service = DigestService(config, db)
+            service = DigestService(effective, db)
             prepared, payloads = service.payloads(target, config.discord.digest_channel)
             if chart and prepared.chart:
                 chart.write_bytes(prepared.chart)
@@ -327,7 +315,7 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
             return
         assert token is not None  # checked above, before the database was opened
         connection = DiscordConnection(token, config.discord.api_base)
-        service = DigestService(config, db, DiscordSink(connection, retries=config.discord.digest_retries))
+        service = DigestService(effective, db, DiscordSink(connection, retries=config.discord.digest_retries))
 
         async def send() -> Any:
             try:
@@ -387,8 +375,14 @@ def _flatten_fields(row: dict[str, Any]) -> dict[str, Any]:
 )
 def demo(cycles: int, output_dir: Path) -> None:
     """A self-contained tour: local Mastodon server, realistic posts, the real daemon code, what it stored."""
-    from bot.demo.run import run_demo
-
+    try:
+        from bot.demo.run import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("mastodon_mock"):
+            raise
+        raise click.ClickException(
+            "the demo needs its local servers: pip install 'merkwacht[demo]' (or, in a clone, pip install -e '.[demo]')"
+        ) from None
     run_demo(output_dir, cycles=cycles, console=Console())
 
 
@@ -413,7 +407,6 @@ cli.add_command(watch)
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    tune_heap()
     cli.main(args=list(argv) if argv is not None else None, prog_name="merkwacht")
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -18,14 +19,17 @@ from bot.config import Config
 from bot.daemon.outcomes import PollOutcomes
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
+from bot.discord.commands import BotServices
 from bot.discord.connection import DiscordConnection
+from bot.discord.gateway import start_gateway
 from bot.discord.sink import DiscordSink
 from bot.ingest.ingestor import Ingestor, PollResult, Progress
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
 from bot.ingest.refresh import EngagementRefresher, RefreshResult
-from bot.model import SourceKind
+from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
+from bot.ops.failures import FailureLog
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
@@ -34,6 +38,8 @@ from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.ratelimit import RequestBudget
 from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
 from bot.watch.live import LiveWatchList
+from bot.watch.service import WatchService
+from bot.watch.status import status_lines
 from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
@@ -71,15 +77,18 @@ class Application:
         self._clock = clock
         """Wall-clock time for the request budgets (tests pass one they can move forward)."""
         self.db = db or Database(config.storage.url)
+        self.metrics = Metrics()
+        self.failures = FailureLog(log, lambda stage, error: self.metrics.stage_failures.labels(stage, error).inc())
+        """Failures a stage survives (an analysis that raised), logged once per kind and counted in /metrics."""
         self.pipeline = Pipeline(
             BrandMatcher(config.brands),
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
+            failures=self.failures,
         )
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
         self.scheduler: AsyncIOScheduler | None = None
-        self.metrics = Metrics()
         interval = config.schedule.poll_interval.total_seconds()
         self.backoff = BackoffPolicy(base=interval, cap=max(config.ops.backoff_max.total_seconds(), interval))
         self.ingestor = Ingestor(
@@ -99,7 +108,11 @@ class Application:
         self.discord = DiscordConnection(discord_token, config.discord.api_base) if discord_token else None
         """The REST client shared by the channel timelines and the digest; None without a token (Mastodon only)."""
         sink = DiscordSink(self.discord, retries=config.discord.digest_retries) if self.discord else None
-        self.digests = DigestService(config, self.db, sink)
+        self.digests = DigestService(self.effective_config, self.db, sink)
+        self._polled: dict[TimelineId, Timeline] = {}
+        """The timelines that have a poll job now, by id (the job's id is `TimelineId.key`)."""
+        self._refreshed: set[str] = set()
+        """The instances that have an engagement refresh job now."""
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
@@ -133,6 +146,10 @@ class Application:
         """The effective watch list (config plus run-time changes); a brand change rebuilds the matcher."""
         return self._use(self.watches.current())
 
+    def effective_config(self) -> Config:
+        """The configuration in force now (the file's with run-time changes): what every job reads."""
+        return self.watchlist().config
+
     def _use(self, watchlist: EffectiveWatchList) -> EffectiveWatchList:
         if watchlist.config.brands != self._matcher_brands:
             self.pipeline.matcher = BrandMatcher(watchlist.config.brands)
@@ -144,16 +161,18 @@ class Application:
         changed = await self.watches.refresh()
         if changed is None:
             return
-        wanted = {t.id.key: t for t in self._timelines(self._use(changed))}
-        for job in scheduler.get_jobs():
-            if job.id.startswith(("mastodon:", "discord:")) and job.id not in wanted:
-                scheduler.remove_job(job.id)
-                log.info("stopped polling %s: the watch list changed", job.id)
-        added = [t for key, t in wanted.items() if scheduler.get_job(key) is None]
+        wanted = {t.id: t for t in self._timelines(self._use(changed))}
+        for timeline_id in [i for i in self._polled if i not in wanted]:
+            del self._polled[timeline_id]
+            if scheduler.get_job(timeline_id.key) is not None:
+                scheduler.remove_job(timeline_id.key)
+            log.info("stopped polling %s: the watch list changed", timeline_id)
+        added = [t for timeline_id, t in wanted.items() if timeline_id not in self._polled]
         postponed = self._first_runs() if added else {}
         for timeline in added:
             self._add_poll_job(scheduler, timeline, postponed)
-            log.info("started polling %s: the watch list changed", timeline.id.key)
+            log.info("started polling %s: the watch list changed", timeline.id)
+        self._schedule_refreshes(scheduler, changed.config)
 
     def select(self, sources: Sequence[str] = ()) -> list[Timeline]:
         """The timelines whose key contains any of `sources` (all of them when none is given)."""
@@ -191,14 +210,23 @@ class Application:
         postponed = self._first_runs()
         for timeline in self.timelines():
             self._add_poll_job(scheduler, timeline, postponed)
+        self._schedule_refreshes(scheduler, self.effective_config())
+        self._schedule_digest(scheduler)
+
+    def _schedule_refreshes(self, scheduler: AsyncIOScheduler, config: Config) -> None:
+        # One engagement refresh per instance of the effective config, run-time instances included.
         refresh = self.config.mastodon.refresh_interval.total_seconds()
-        for instance in self.config.mastodon.instances:
+        wanted = {instance.url for instance in config.mastodon.instances}
+        for url in self._refreshed - wanted:
+            if scheduler.get_job(f"refresh:{url}") is not None:
+                scheduler.remove_job(f"refresh:{url}")
+        for url in sorted(wanted - self._refreshed):
             scheduler.add_job(
                 self.refresh_engagement, IntervalTrigger(seconds=refresh, jitter=int(refresh / 10) or None),
-                args=[instance.url], id=f"refresh:{instance.url}", name=f"refresh engagement on {instance.url}",
+                args=[url], id=f"refresh:{url}", name=f"refresh engagement on {url}",
                 max_instances=1, coalesce=True, misfire_grace_time=max(1, int(refresh)), replace_existing=True,
             )
-        self._schedule_digest(scheduler)
+        self._refreshed = wanted
 
     def _schedule_digest(self, scheduler: AsyncIOScheduler) -> None:
         settings = self.config.discord
@@ -237,6 +265,7 @@ class Application:
 
     async def refresh_engagement(self, instance_url: str) -> RefreshResult:
         """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
+        self.watchlist()  # the matcher follows run-time brand changes before posts are matched again
         refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
         client = self.mastodon_client(instance_url)
         return await refresher.refresh(client, instance_url, self.budget(instance_url))
@@ -245,6 +274,7 @@ class Application:
         interval = self.config.schedule.poll_interval.total_seconds()
         jitter = int(self.config.schedule.poll_jitter.total_seconds())
         now = datetime.now(UTC)
+        self._polled[timeline.id] = timeline
         scheduler.add_job(
             self.poll,
             IntervalTrigger(seconds=interval, jitter=jitter or None),
@@ -288,10 +318,9 @@ class Application:
         )
         scheduler.start()
         log.info("merkwacht is running: %d jobs", len(scheduler.get_jobs()))
-        from bot.discord.gateway import start_gateway
-
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
-        gateway = start_gateway(self)
+        gateway = start_gateway(self.bot_services(), self.config.discord,
+                                watch_channels=bool(self.watches.cached().channels))
         try:
             await stop.wait()
         finally:
@@ -306,6 +335,18 @@ class Application:
             if self.discord is not None:
                 await self.discord.close()
             self.close()
+
+    def bot_services(self) -> BotServices:
+        """What the slash commands may use: the watch list, the digest (on the effective config), the status."""
+
+        def digests(client: discord.Client) -> DigestService:
+            sink = DiscordSink(DiscordConnection.attached(client), retries=self.config.discord.digest_retries)
+            return DigestService(self.effective_config, self.db, sink)
+
+        async def status() -> list[str]:
+            return await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
+
+        return BotServices(WatchService(self.db, self.config), digests, status)
 
     def _track(self, task: asyncio.Task[Any] | None) -> None:
         # APScheduler runs each job as a task named after its executor, not after the job: keep our own list.

@@ -62,7 +62,10 @@ class EffectiveWatchList:
     """What the daemon watches right now, and how `watch list` explains it."""
 
     config: Config
-    """The config with run-time brands, instances and channels merged in (validated like the file)."""
+    """The effective configuration: the file's, with run-time brands, hashtags, instances and channels merged in.
+
+    Global hashtags appear in each instance's list (`mastodon.hashtags` is empty), with run-time removals left out.
+    """
     timelines: list[tuple[str, str]]
     """(instance URL, hashtag) pairs to poll, in a stable order."""
     entries: list[WatchEntry]
@@ -163,21 +166,11 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
             brands[row.key] = brand
             entries.append(WatchEntry("brand", brand.name, "runtime", True,
                                       **note(row, "replaces the config's definition" if overrides else "added")))
-    # A brand's hashtag added for one instance counts for the brand everywhere (matching), but is polled only
-    # there, unless the config or another change watches it on every instance.
-    polled_everywhere = {*config.mastodon.hashtags, *(t for b in brands.values() for t in b.hashtags)}
-    only_on: dict[str, set[str]] = {}
     for row in live:
         if row.kind == "hashtag" and row.active and row.brand and brand_key(row.brand) in brands:
             current = brands[brand_key(row.brand)]
             if row.key not in current.hashtags:
                 brands[brand_key(row.brand)] = current.model_copy(update={"hashtags": [*current.hashtags, row.key]})
-            if row.instance:
-                only_on.setdefault(row.key, set()).add(row.instance)
-            else:
-                polled_everywhere.add(row.key)
-    for tag in polled_everywhere:
-        only_on.pop(tag, None)
 
     # Instances: the config's, plus any a run-time hashtag names (read anonymously, as public timelines).
     instances = list(config.mastodon.instances)
@@ -192,13 +185,15 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
         row = by_key.get(("hashtag", tag, url)) or by_key.get(("hashtag", tag, ""))
         return row is not None and not row.active
 
-    timelines: list[tuple[str, str]] = []
+    # The merged config lists each instance's own hashtags in full (global, the instance's, run-time ones, less the
+    # removed), so every consumer reads the effective list from the one place the file config keeps it.
+    brand_tags = {tag for brand in brands.values() for tag in brand.hashtags}
+    merged_instances = []
     for inst in instances:
-        tags = [*config.mastodon.hashtags, *inst.hashtags]
-        for brand in brands.values():
-            tags.extend(t for t in brand.hashtags if t not in only_on or inst.url in only_on[t])
-        tags.extend(r.key for r in live if r.kind == "hashtag" and r.active and r.instance in ("", inst.url))
-        timelines.extend((inst.url, tag) for tag in dict.fromkeys(tags) if not hidden(tag, inst.url))
+        own = [*config.mastodon.hashtags, *inst.hashtags]
+        own += [r.key for r in live if r.kind == "hashtag" and r.active and r.instance in ("", inst.url)]
+        own = [tag for tag in dict.fromkeys(own) if tag not in brand_tags and not hidden(tag, inst.url)]
+        merged_instances.append(inst.model_copy(update={"hashtags": own}))
 
     # Hashtag lines for `watch list`: each config hashtag entry, and each run-time one.
     seen: set[tuple[str, str]] = set()
@@ -250,8 +245,14 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
     merged = config.model_copy(
         update={
             "brands": list(brands.values()),
-            "mastodon": config.mastodon.model_copy(update={"instances": instances}),
+            "mastodon": config.mastodon.model_copy(update={"instances": merged_instances, "hashtags": []}),
             "discord": config.discord.model_copy(update={"watch_channels": channels}),
         }
     )
+    timelines = [
+        (inst.url, tag)
+        for inst in merged_instances
+        for tag in merged.watched_hashtags(inst)
+        if not hidden(tag, inst.url)
+    ]
     return EffectiveWatchList(merged, timelines, entries, lapsed)

@@ -36,7 +36,7 @@ def problems(text: str) -> list[str]:
         ('[schedule]\npoll_interval = "999999999999h"', "schedule.poll_interval (line 2): '999999999999h' is longer "
                                                         "than 3650d"),
         ('[mastodon]\nbackfill = "100000d"', "mastodon.backfill (line 2): '100000d' is longer than 3650d"),
-        ('[storage]\nurl = "foo://bar"', "storage.url (line 2): 'foo' is not a database Merkwacht supports"),
+        ('[storage]\nurl = "foo://bar"', "storage.url (line 2): 'foo' databases are not supported"),
         ('[[brands]]\nname = "   "\nterms = ["x"]', "brands[0].name (line 2): the name is empty or blank"),
         ('[[brands]]\nname = "' + "b" * 300 + '"\nterms = ["x"]', "a name of 300 characters is longer than the 255"),
         ('[[brands]]\nname = "A"\nterms = ["?"]', "brands[0].terms (line 3): '?' has no letter or digit"),

@@ -228,41 +228,47 @@ def test_a_post_whose_uri_is_too_long_to_index_is_skipped_with_its_reason_and_th
     assert reasons == [("1", "uri is 5021 characters long; at most 2000 bytes can be stored")]
 
 
-def test_a_post_that_fails_to_store_is_skipped_with_its_reason_and_the_others_are_kept(sqlite_db: Database) -> None:
-    class Picky:
-        """An analyser that cannot cope with one post, as a bug would."""
+def test_a_post_that_fails_to_store_is_skipped_with_its_reason_and_the_others_are_kept(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.ingest.ingestor as ingestor_module
 
-        def analyse(self, post: Any, brands: Sequence[str] = ()) -> Any:
-            if "poison" in post.text:
-                raise RuntimeError("cannot analyse this")
-            from bot.model import Analysis
+    real = ingestor_module.store_posts
 
-            return Analysis(language="en", sentiment="neutral", sentiment_score=0.0, cx="other")
+    def picky(session: Any, items: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
+        # What a database does with a value it cannot take (as PostgreSQL did with NUL before cleaning).
+        if any("poison" in item.post.text for item in items):
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        return real(session, items, *args, **kwargs)
 
+    monkeypatch.setattr(ingestor_module, "store_posts", picky)
     page = page_from_statuses([status(3), status(2, content="<p>poison</p>"), status(1)], INSTANCE)
     timeline = CannedTimeline("mastodon", INSTANCE, page)
-    ingestor = Ingestor(sqlite_db, Pipeline(BrandMatcher([]), Picky()))
-    result = asyncio.run(ingestor.poll(timeline, backfill=timedelta(days=1)))
+    result = ingest(sqlite_db, timeline)
     assert (result.ok, result.new, result.skipped) == (True, 2, 1)
     with sqlite_db.engine.connect() as conn:
         assert list(conn.execute(text("SELECT remote_id, reason FROM skipped_posts"))) == [
-            ("2", "RuntimeError: cannot analyse this")
+            ("2", "ValueError: A string literal cannot contain NUL (0x00) characters.")
         ]
+        cursor = conn.execute(text("SELECT newest_id FROM poll_cursors WHERE scope = :s"), {"s": timeline.id.feed})
+        assert cursor.scalar_one() == "3", "the cursor moved past the post that could not be stored"
 
 
 def test_a_fault_that_every_post_hits_fails_the_poll_and_keeps_the_cursor_instead_of_skipping_them_all(
-    sqlite_db: Database,
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Broken:
-        def analyse(self, post: Any, brands: Sequence[str] = ()) -> Any:
-            raise RuntimeError("analyser broken")
+    import bot.ingest.ingestor as ingestor_module
 
+    def broken(session: Any, items: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in storage")
+
+    monkeypatch.setattr(ingestor_module, "store_posts", broken)
     timeline = CannedTimeline("mastodon", INSTANCE, page_from_statuses([status(2), status(1)], INSTANCE))
-    ingestor = Ingestor(sqlite_db, Pipeline(BrandMatcher([]), Broken()))
-    result = asyncio.run(ingestor.poll(timeline, backfill=timedelta(days=1)))
+    result = ingest(sqlite_db, timeline)
     assert result.error_kind == "internal"
     with sqlite_db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM skipped_posts")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM poll_cursors WHERE newest_id = '2'")).scalar_one() == 0
 
 
 def test_100000_nested_divs_convert_in_bounded_time_without_a_parser_tree() -> None:
