@@ -20,7 +20,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.cli.context import Context
-from bot.cli.digest_day import check_digest_day
 from bot.cli.errors import GuardedGroup
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config
@@ -274,6 +273,7 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
            force_partial: bool) -> None:
     """Build the daily digest for a day and post it to the digest channel (once: a sent day is not sent again)."""
     from bot.digest.build import previous_local_day
+    from bot.digest.days import DayRefused, check_digest_day
     from bot.digest.deliver import DigestService
     from bot.discord.connection import DiscordConnection
     from bot.discord.sink import DiscordSink
@@ -282,7 +282,11 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
 
     config = ctx.config
     target = day.date() if day else previous_local_day(datetime.now(UTC), config.zone)
-    check_digest_day(target, datetime.now(config.zone).date(), sending=not dry_run, force_partial=force_partial)
+    try:
+        check_digest_day(target, datetime.now(config.zone).date(), sending=not dry_run, force_partial=force_partial)
+    except DayRefused as exc:
+        raise click.BadParameter(str(exc).replace("preview it instead", "use --dry-run to look at it"),
+                                 param_hint="--date") from None
     if chart is not None and not chart.parent.is_dir():
         raise click.BadParameter(f"{chart}: the folder {chart.parent} does not exist", param_hint="--chart")
     token = None if dry_run else config.discord.token()
