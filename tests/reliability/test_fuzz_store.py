@@ -317,3 +317,11 @@ def test_cleaning_keeps_an_ordinary_post_exactly_as_it_was_and_is_idempotent() -
     hostile = status(2, content="a\x00b \ud800", account={"acct": "x\x07", "display_name": "\ud83d"})
     [dirty] = page_from_statuses([hostile], INSTANCE).posts
     assert clean_post(dirty) == dirty and dirty.text == "ab \ufffd" and dirty.author.display_name == "\ufffd"
+
+
+@given(depth=st.integers(257, 3000), word=st.text(st.characters(categories=("L", "N")), min_size=1, max_size=20),
+       tag=st.sampled_from(["div", "span", "p", "b", "blockquote"]))
+@settings(max_examples=50, deadline=None)
+def test_markup_nested_too_deep_for_the_parser_still_gives_its_text(depth: int, word: str, tag: str) -> None:
+    html = f"<{tag} class='x'>" * depth + f"{word} &amp; more" + f"</{tag}>" * depth
+    assert html_to_text(html) == f"{word} & more"
