@@ -369,7 +369,8 @@ def _flatten_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @cli.command()
-@click.option("--cycles", default=3, show_default=True, help="Poll cycles to run against the local server.")
+@click.option("--cycles", type=click.IntRange(1, 50), default=3, show_default=True,
+              help="Poll cycles to run against the local server (1 to 50).")
 @click.option(
     "--output-dir",
     type=click.Path(path_type=Path, file_okay=False),

@@ -145,7 +145,8 @@ def remove_channel(ctx: Context, channel_id: str) -> None:
 
 
 @watch.command("history")
-@click.option("--limit", default=30, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=30, show_default=True,
+              help="How many changes to show (1 to 10,000).")
 @click.pass_obj
 def history(ctx: Context, limit: int) -> None:
     """The latest changes to the watch list: who changed what, and when."""

@@ -225,3 +225,17 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_comes_with_debug(
     assert "unexpected RuntimeError: something nobody expected" in brief(plain)
     assert "--log-level DEBUG" in plain.output
     assert "Traceback" in debug.output or "Traceback" in (debug.stderr if debug.stderr_bytes else "")
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("demo", "--cycles", "-5"), "'--cycles'"),
+    (("watch", "history", "--limit", "0"), "'--limit'"),
+    (("export", "--since", "yesterday"), "'--since'"),
+    (("export", "--format", "xlsx"), "'--format'"),
+])
+def test_a_bad_option_value_is_a_usage_error_naming_the_option(tmp_path: Path, args: tuple[str, ...],
+                                                               expected: str) -> None:
+    existing_db(tmp_path)
+    result = run("--config", str(config_file(tmp_path)), *args)
+    assert result.exit_code == 2
+    assert expected in brief(result)
