@@ -153,6 +153,7 @@ def test_a_revoked_token_is_one_alert_not_a_log_flood(
     assert warnings == [], "15 failed polls of 3 hashtags: still the one alert"
 
 
+@pytest.mark.slow
 def test_a_server_slower_than_the_poll_deadline_fails_that_poll_as_a_timeout_and_the_next_poll_fills_the_gap(
     sqlite_db: Any, mastodon: Any
 ) -> None:
