@@ -239,3 +239,31 @@ def test_a_bad_option_value_is_a_usage_error_naming_the_option(tmp_path: Path, a
     result = run("--config", str(config_file(tmp_path)), *args)
     assert result.exit_code == 2
     assert expected in brief(result)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("add", "hashtag", "h" * 1000), "a hashtag of 1000 characters is longer than the 255 Merkwacht can watch"),
+    (("add", "brand", "b" * 300, "--term", "acme"), "a name of 300 characters is longer than the 255"),
+    (("add", "brand", "Acme", "--term", "?"), "'?' has no letter or digit"),
+    (("add", "hashtag", "thee", "--instance", "http://admin:pw@m.example"), "holds credentials"),
+])
+def test_watch_input_is_validated_like_the_config_without_a_traceback(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    existing_db(tmp_path)
+    result = run("--config", str(config_file(tmp_path)), "watch", *args)
+    assert result.exit_code == 1
+    output = brief(result)
+    assert "not changed" in output and expected in output and "pw@" not in output
+
+
+def test_postgresql_without_its_driver_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_driver(url: str) -> Any:
+        raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+
+    monkeypatch.setattr("storage.db.make_engine", no_driver)
+    result = run("--config", str(config_file(tmp_path, "postgresql://merkwacht@127.0.0.1/merkwacht")), "poll")
+    assert result.exit_code == 1
+    assert "needs the psycopg driver, which is not installed: pip install 'merkwacht[postgres]'" in brief(result)
