@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
 from bot.daemon.outcomes import PollOutcomes, timeline_key
+from bot.daemon.refresh_outcomes import RefreshOutcomes
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
 from bot.discord.connection import DiscordConnection
@@ -30,6 +31,7 @@ from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
 from bot.sources.base import Timeline
 from bot.sources.discord import DiscordChannelTimeline
+from bot.sources.mastodon.instance import ServerInfo, ServerRegistry, requests_fetch
 from bot.sources.mastodon.ratelimit import RequestBudget
 from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
 from bot.watch.live import LiveWatchList
@@ -86,6 +88,9 @@ class Application:
         )
         self._budgets: dict[str, RequestBudget] = {}
         self.outcomes = PollOutcomes(self.metrics, self.backoff, lambda: self.scheduler)
+        self.servers = ServerRegistry(clock=clock)
+        """What each instance runs and can do, read on first use and daily (`merkwacht check`, `/status`)."""
+        self.refresh_outcomes = RefreshOutcomes(self.metrics, clock=clock)
         self.ops_server: OpsServer | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         """Polls running now, so a shutdown can wait for their transactions."""
@@ -196,6 +201,9 @@ class Application:
                 args=[instance.url], id=f"refresh:{instance.url}", name=f"refresh engagement on {instance.url}",
                 max_instances=1, coalesce=True, misfire_grace_time=max(1, int(refresh)), replace_existing=True,
             )
+        if self.config.mastodon.instances:
+            scheduler.add_job(self.describe_servers, IntervalTrigger(hours=24), id="servers",
+                              name="what each instance runs", next_run_time=datetime.now(UTC), replace_existing=True)
         self._schedule_digest(scheduler)
 
     def _schedule_digest(self, scheduler: AsyncIOScheduler) -> None:
@@ -235,9 +243,20 @@ class Application:
 
     async def refresh_engagement(self, instance_url: str) -> RefreshResult:
         """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
-        refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
+        refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window, self.servers)
         client = self.mastodon_client(instance_url)
-        return await refresher.refresh(client, instance_url, self.budget(instance_url))
+        return self.refresh_outcomes.report(await refresher.refresh(client, instance_url, self.budget(instance_url)))
+
+    async def describe_servers(self) -> list[ServerInfo]:
+        """Read what each instance runs and can do (at start and daily), for the refresh, `check` and `/status`."""
+        from bot.sources.threads import run_detached
+
+        return [
+            await run_detached(
+                self.servers.ensure, i.url, requests_fetch(self.mastodon_client(i.url), self.budget(i.url))
+            )
+            for i in self.config.mastodon.instances
+        ]
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()
@@ -269,6 +288,7 @@ class Application:
                 self.metrics,
                 scheduler_running=self.scheduler_running,
                 db_ping=self.db.ping,
+                degraded=self.refresh_outcomes.failing,
                 host=ops.http_host,
                 port=ops.http_port,
             )

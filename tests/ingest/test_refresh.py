@@ -70,6 +70,7 @@ def test_a_refresh_held_back_part_way_keeps_what_it_read_and_goes_on_with_the_re
     # The oldest and the newest get a favourite: one of them is in the first 20 read, the other is left over.
     mastodon.client("bob").status_favourite(posts[0]["id"])
     mastodon.client("bob").status_favourite(posts[-1]["id"])
+    asyncio.run(app.describe_servers())  # as the daemon does at start, before any refresh
     budget = app.budget(mastodon.url)
 
     def one_request_left() -> None:

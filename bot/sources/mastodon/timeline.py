@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -165,25 +165,3 @@ def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str)
         oldest_created_at=oldest,
         raw_count=len(statuses),
     )
-
-
-STATUSES_PER_REQUEST = 20
-"""Mastodon's limit on `id[]` in `GET /api/v1/statuses`."""
-
-
-async def iter_statuses(
-    client: Mastodon, instance_url: str, ids: Sequence[str], budget: RequestBudget | None = None
-) -> AsyncIterator[tuple[Sequence[str], Page]]:
-    """Statuses as they are now, by id, 20 per request from the instance's budget: (ids asked, page) per request.
-
-    Deleted statuses are absent from their page. A `SourceError` ends the iteration; the pages before it are good.
-    """
-
-    def fetch(chunk: Sequence[str]) -> Page:
-        return page_from_statuses(
-            budgeted_call(budget, instance_url, lambda: client.statuses(list(chunk))), instance_url
-        )
-
-    for start in range(0, len(ids), STATUSES_PER_REQUEST):
-        chunk = ids[start : start + STATUSES_PER_REQUEST]
-        yield chunk, await run_detached(fetch, chunk)
