@@ -32,6 +32,9 @@ Software = str
 REREAD_AFTER = 24 * 3600.0
 """Seconds after which an instance's description is read again (servers get upgraded)."""
 
+RETRY_AFTER_ERROR = 3600.0
+"""Seconds before a server that could not describe itself is asked again."""
+
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 _COMPATIBLE = re.compile(r"\(compatible;\s*([A-Za-z0-9_-]+)\s+([^)\s]+)\)")
 
@@ -227,15 +230,21 @@ class ServerRegistry:
             return list(self._infos.values())
 
     def ensure(self, url: str, fetch: Fetch) -> ServerInfo:
-        """The description of `url`, read now if it was never read or is a day old (blocking: run in a thread)."""
+        """The description of `url`, read now if it was never read or is a day old (blocking: run in a thread).
+
+        A server that cannot describe itself is asked again after `RETRY_AFTER_ERROR`; meanwhile what was known (and
+        learnt from its answers) is kept.
+        """
         known = self.get(url)
-        if known is not None and known.error is None and self._clock() - known.read_at < self._reread_after:
-            return known
-        info = read_server_info(url, fetch, self._clock())
-        if info.error is not None and known is not None and known.error is None:
-            # Keep yesterday's description (and corrections) while the server cannot be asked.
-            return known
-        if info.error is None:
+        now = self._clock()
+        if known is not None:
+            age = now - known.read_at
+            if age < (self._reread_after if known.error is None else RETRY_AFTER_ERROR):
+                return known
+        info = read_server_info(url, fetch, now)
+        if info.error is not None and known is not None:
+            info = replace(known, read_at=now - self._reread_after + RETRY_AFTER_ERROR if known.error is None else now)
+        elif info.error is None:
             log.info("%s runs %s %s (bulk status reads: %s)", url, info.software, info.version or "?",
                      "yes" if info.capabilities.bulk_status_reads else "no")
         with self._lock:
