@@ -69,6 +69,10 @@ class Metrics:
             "merkwacht_posts_deleted", "Stored posts removed, by why: deleted (at the source), opted_out (the author "
             "asked not to be indexed), retention, forget.", ["source", "origin", "reason"], registry=r,
         )
+        self.stage_failures = Counter(
+            "merkwacht_stage_failures", "Posts a stage could not handle and went on without (analysis, language "
+            "detection), by stage and error type; the first of each kind is logged.", ["stage", "error"], registry=r,
+        )
         self.scheduler_running = Gauge(
             "merkwacht_scheduler_running", "1 while the scheduler runs, else 0.", registry=r,
         )
