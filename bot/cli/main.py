@@ -147,8 +147,10 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
 
 
 @cli.command()
+@click.option("--servers", "ask_servers", is_flag=True,
+              help="Also ask each instance what it runs and what Merkwacht can use there (network).")
 @pass_context
-def check(ctx: Context) -> None:
+def check(ctx: Context, ask_servers: bool) -> None:
     """Validate the config and show what would be watched."""
     config = ctx.config
     console = Console()
@@ -182,6 +184,11 @@ def check(ctx: Context) -> None:
     console.print(brands)
     if not config.mastodon.instances:
         console.print("[yellow]no [[mastodon.instances]]: nothing will be polled[/]")
+    if ask_servers:
+        from bot.cli.servers import server_lines
+
+        for line in server_lines(config):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _safe_url(config: Config) -> str:

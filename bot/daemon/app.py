@@ -363,7 +363,10 @@ class Application:
             return DigestService(self.effective_config, self.db, sink)
 
         async def status() -> list[str]:
-            return await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
+            servers, problems = self.servers.all(), self.refresh_outcomes.lines()
+            return await asyncio.to_thread(
+                lambda: status_lines(self.db, self.watchlist(), servers=servers, problems=problems)
+            )
 
         return BotServices(WatchService(self.db, self.config), digests, status)
 

@@ -100,3 +100,43 @@ def test_a_refresh_held_back_part_way_keeps_what_it_read_and_goes_on_with_the_re
         "the 10 left over were read first, then 10 of those read least recently; unchanged posts are not read again "
         "and again while others never are"
     )
+
+
+def test_a_refresh_that_keeps_failing_is_counted_shown_in_status_and_degrades_health(
+    sqlite_db: Any, mastodon: Any
+) -> None:
+    from bot.ops.http import OpsServer
+
+    mastodon.post("Acme #koffie")
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+    ops = OpsServer(app.metrics, scheduler_running=lambda: True, db_ping=app.db.ping,
+                    degraded=app.refresh_outcomes.failing)
+    asyncio.run(app.describe_servers())
+
+    with mastodon.server.fault(path_regex="^/api/v1/statuses$", status=500, body={"error": "boom"}):
+        results = [asyncio.run(app.refresh_engagement(mastodon.url)) for _ in range(3)]
+    health = asyncio.run(ops.health())
+    lines = asyncio.run(app.bot_services().status())
+
+    assert all(r.error_kind == "server" for r in results)
+    assert app.metrics.refresh_errors.labels(mastodon.url, "server")._value.get() == 3
+    assert health["status"] == "degraded" and mastodon.url in health["degraded"]
+    assert any(line.startswith(f"- refresh on {mastodon.url}: FAILING") for line in lines)
+    assert any(line.startswith(f"{mastodon.url}: mastodon") for line in lines), "what the server runs"
+
+    asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert asyncio.run(ops.health())["status"] == "ok", "one refresh that works clears it"
+
+
+def test_two_failed_refreshes_do_not_yet_degrade_health(sqlite_db: Any, mastodon: Any) -> None:
+    mastodon.post("Acme #koffie")
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+
+    with mastodon.server.fault(path_regex="^/api/v1/statuses$", status=500, body={"error": "boom"}):
+        for _ in range(2):
+            asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert app.refresh_outcomes.failing() == {}
