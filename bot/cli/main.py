@@ -35,6 +35,8 @@ CSV_COLUMNS = (
     "author_followers",
     "created_at",
     "language",
+    "language_source",
+    "spoiler_text",
     "text",
     "tags",
     "brands",

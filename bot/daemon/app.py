@@ -25,6 +25,7 @@ from bot.discord.connection import DiscordConnection
 from bot.discord.gateway import start_gateway
 from bot.discord.sink import DiscordSink
 from bot.ingest.ingestor import Ingestor, PollResult, Progress
+from bot.ingest.language_check import LanguageCheck
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
 from bot.ingest.refresh import EngagementRefresher, RefreshResult
@@ -87,6 +88,7 @@ class Application:
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
             failures=self.failures,
+            language_check=LanguageCheck(config.analysis.languages),
         )
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}

@@ -150,3 +150,16 @@ def test_posts_of_accounts_that_are_not_indexable_are_never_stored(server: Profi
     results = poll_once(app)
 
     assert sum(r.new for r in results) == 1 and sum(r.skipped for r in results) == 1
+
+
+def test_on_a_server_that_declares_english_for_everything_dutch_posts_are_stored_as_dutch(
+    server: ProfiledServer, app: Application
+) -> None:
+    server.mock.post("Acme bezorgt alweer te laat en de klantenservice neemt niet op #koffie", language="nl")
+    poll_once(app)
+
+    [row] = stored(app, "SELECT language, language_source, sentiment FROM posts")
+
+    expected = "corrected" if server.profile == "gotosocial" else "declared"
+    assert (row.language, row.language_source) == ("nl", expected)
+    assert row.sentiment == "negative"
