@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
+from bot.config.durations import format_duration
 from bot.daemon.outcomes import PollOutcomes
 from bot.daemon.refresh_outcomes import RefreshOutcomes
 from bot.digest.deliver import Delivery, DigestService
@@ -39,13 +40,14 @@ from bot.sources.base import Timeline
 from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.instance import ServerInfo, ServerRegistry, requests_fetch
 from bot.sources.mastodon.ratelimit import RequestBudget
-from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
+from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client, user_agent
 from bot.watch.live import LiveWatchList
 from bot.watch.service import WatchService
 from bot.watch.status import status_lines
 from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
+from storage.retention import purge
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +128,10 @@ class Application:
         if url not in self._clients:
             instance = next(i for i in self.watches.cached().config.mastodon.instances if i.url == url)
             timeout = self.config.mastodon.request_timeout.total_seconds()
-            self._clients[url] = self._client_factory(url, instance.token(), timeout)
+            self._clients[url] = client = self._client_factory(url, instance.token(), timeout)
+            if self.config.mastodon.contact and hasattr(client, "user_agent"):
+                # Instance admins see who reads their server and how to reach the operator.
+                client.user_agent = user_agent(self.config.mastodon.contact)
             self.budget(url).attach(self._clients[url])
         return self._clients[url]
 
@@ -220,6 +225,10 @@ class Application:
         self._schedule_refreshes(scheduler, self.effective_config())
         scheduler.add_job(self.describe_servers, IntervalTrigger(hours=24), id="servers",
                           name="what each instance runs", next_run_time=datetime.now(UTC), replace_existing=True)
+        if self.config.storage.retention is not None:
+            scheduler.add_job(self.purge_old_posts, IntervalTrigger(hours=24), id="retention",
+                              name="purge posts past storage.retention", next_run_time=datetime.now(UTC),
+                              max_instances=1, coalesce=True, replace_existing=True)
         self._schedule_digest(scheduler)
 
     def _schedule_refreshes(self, scheduler: AsyncIOScheduler, config: Config) -> None:
@@ -289,6 +298,18 @@ class Application:
             )
             for i in self.effective_config().mastodon.instances
         ]
+
+    async def purge_old_posts(self) -> int:
+        """Delete posts older than `storage.retention`, keeping their brand counts for the digest; how many went."""
+        retention = self.config.storage.retention
+        if retention is None:
+            return 0
+        self._track(asyncio.current_task())
+        purged = await asyncio.to_thread(purge, self.db, datetime.now(UTC) - retention)
+        self.metrics.posts_deleted.labels("any", "any", "retention").inc(purged.removed.posts)
+        log.info("retention: purged %d posts older than %s (%d brand mentions kept as counts)",
+                 purged.removed.posts, format_duration(retention), purged.counted)
+        return purged.removed.posts
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()

@@ -28,14 +28,30 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 40
 """Mastodon's maximum `limit` for timelines."""
-USER_AGENT = "Merkwacht/0.1 (+https://github.com/merkwacht/merkwacht)"
+PROJECT_URL = "https://github.com/merkwacht/merkwacht"
+
+
+def user_agent(contact: str | None = None) -> str:
+    """`Merkwacht/<version> (+<project>; <contact>)`: who reads, and how instance admins reach the operator."""
+    try:
+        from importlib.metadata import version
+
+        release = version("merkwacht")
+    except Exception:  # not installed as a distribution (a bare checkout): the name alone still says who it is
+        release = "dev"
+    parts = [f"+{PROJECT_URL}", *([contact] if contact else [])]
+    return f"Merkwacht/{release} ({'; '.join(parts)})"
+
+
+USER_AGENT = user_agent()
+"""The User-Agent without an operator contact (`mastodon.contact` adds one)."""
 
 
 CONNECTIONS_PER_INSTANCE = 16
 """Kept-alive connections to one instance: all its hashtags may poll at once (requests' default pool keeps 10)."""
 
 
-def make_client(url: str, token: str | None, timeout: float) -> Mastodon:
+def make_client(url: str, token: str | None, timeout: float, agent: str = USER_AGENT) -> Mastodon:
     """A Mastodon.py client that works with any Mastodon-API server and raises on rate limits instead of sleeping."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=CONNECTIONS_PER_INSTANCE)
@@ -50,7 +66,7 @@ def make_client(url: str, token: str | None, timeout: float) -> Mastodon:
         # "wait" and "pace" sleep inside the call and are not thread-safe; backoff is the scheduler's job.
         ratelimit_method="throw",
         request_timeout=timeout,
-        user_agent=USER_AGENT,
+        user_agent=agent,
     )
 
 
