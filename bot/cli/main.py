@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.cli.context import Context
+from bot.cli.privacy import forget, normalise_account
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
@@ -210,8 +211,10 @@ def _safe_url(config: Config) -> str:
 @click.option(
     "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout)."
 )
+@click.option("--author", "authors", multiple=True, metavar="ACCOUNT",
+              help="Only posts by this fediverse handle or Discord user id: what is stored about a person.")
 @pass_context
-def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> None:
+def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO, authors: tuple[str, ...]) -> None:
     """Write stored posts, oldest first, one per line."""
     from storage.db import Database
     from storage.export import iter_export_rows
@@ -221,7 +224,10 @@ def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> No
     db = Database(config.storage.url)
     try:
         with db.sessions() as session:
-            rows = iter_export_rows(session, since_utc)
+            wanted = [normalise_account(a) for a in authors]
+            if wanted:
+                logging.getLogger(__name__).info("export: the posts of %d account(s) asked for", len(wanted))
+            rows = iter_export_rows(session, since_utc, wanted)
             if fmt == "jsonl":
                 for row in rows:
                     output.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -347,6 +353,7 @@ def db_upgrade(ctx: Context) -> None:
 
 
 cli.add_command(watch)
+cli.add_command(forget)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
