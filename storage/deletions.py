@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -82,3 +83,18 @@ def post_ids_by_author(session: Session, handles: Iterable[str], source: str | N
 def delete_by_author(session: Session, handles: Iterable[str], source: str | None = None) -> Removed:
     """Delete everything stored from these authors (an opt-out found later, or `merkwacht forget`)."""
     return delete_posts(session, post_ids_by_author(session, handles, source))
+
+
+def channel_posts(session: Session, channel_id: str, since: datetime, until: datetime) -> dict[str, int]:
+    """Stored messages of one Discord channel written in [since, until): message id -> post id."""
+    query = (
+        select(PostSourceRow.remote_id, PostSourceRow.post_id)
+        .join(PostRow, PostRow.id == PostSourceRow.post_id)
+        .where(
+            PostRow.source == "discord",
+            PostSourceRow.origin.like(f"discord:%/{channel_id}"),
+            PostRow.created_at >= since,
+            PostRow.created_at < until,
+        )
+    )
+    return {row.remote_id: row.post_id for row in session.execute(query)}

@@ -29,14 +29,14 @@ from bot.ingest.ingestor import Ingestor, PollResult, Progress
 from bot.ingest.language_check import LanguageCheck
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
-from bot.ingest.refresh import EngagementRefresher, RefreshResult
+from bot.ingest.refresh import EngagementRefresher, RefreshResult, follow_channel_deletions
 from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
 from bot.ops.failures import FailureLog
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
-from bot.sources.base import Timeline
+from bot.sources.base import SourceError, Timeline
 from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.instance import ServerInfo, ServerRegistry, requests_fetch
 from bot.sources.mastodon.ratelimit import RequestBudget
@@ -225,6 +225,11 @@ class Application:
         self._schedule_refreshes(scheduler, self.effective_config())
         scheduler.add_job(self.describe_servers, IntervalTrigger(hours=24), id="servers",
                           name="what each instance runs", next_run_time=datetime.now(UTC), replace_existing=True)
+        if self.discord is not None:
+            every = self.config.mastodon.refresh_interval.total_seconds()
+            scheduler.add_job(self.follow_discord_deletions, IntervalTrigger(seconds=every), id="discord-deletions",
+                              name="messages deleted in watched Discord channels", max_instances=1, coalesce=True,
+                              misfire_grace_time=max(1, int(every)), replace_existing=True)
         if self.config.storage.retention is not None:
             scheduler.add_job(self.purge_old_posts, IntervalTrigger(hours=24), id="retention",
                               name="purge posts past storage.retention", next_run_time=datetime.now(UTC),
@@ -298,6 +303,25 @@ class Application:
             )
             for i in self.effective_config().mastodon.instances
         ]
+
+    async def follow_discord_deletions(self) -> int:
+        """Remove stored messages deleted in the watched Discord channels within the refresh window."""
+        from bot.sources.discord import time_snowflake
+
+        since = datetime.now(UTC) - self.config.mastodon.refresh_window
+        removed = 0
+        for timeline in self.timelines():
+            if timeline.id.source is not SourceKind.DISCORD:
+                continue
+            try:
+                gone = await follow_channel_deletions(self.db, timeline, str(time_snowflake(since)), since)
+            except SourceError as exc:
+                self.metrics.refresh_errors.labels(timeline.id.key, exc.kind).inc()
+                log.info("could not check %s for deleted messages (%s): %s", timeline.id, exc.kind, exc)
+                continue
+            self.metrics.posts_deleted.labels("discord", timeline.id.feed, "deleted").inc(gone)
+            removed += gone
+        return removed
 
     async def purge_old_posts(self) -> int:
         """Delete posts older than `storage.retention`, keeping their brand counts for the digest; how many went."""

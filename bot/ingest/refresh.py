@@ -21,13 +21,13 @@ from typing import Any, Literal
 
 from bot.ingest.pipeline import Pipeline
 from bot.model import Post
-from bot.sources.base import SourceError
+from bot.sources.base import SourceError, Timeline
 from bot.sources.mastodon.instance import ServerRegistry, requests_fetch
 from bot.sources.mastodon.ratelimit import RequestBudget
 from bot.sources.mastodon.statuses import STATUSES_PER_REQUEST, AnsweredStatus, read_many, read_one
 from bot.sources.threads import run_detached
 from storage.db import Database
-from storage.deletions import delete_by_author, delete_remote
+from storage.deletions import channel_posts, delete_by_author, delete_posts, delete_remote
 from storage.posts import mark_refreshed, posts_to_refresh, store_posts
 
 log = logging.getLogger(__name__)
@@ -170,3 +170,41 @@ class EngagementRefresher:
             # Counts, never content: who wrote what is exactly what was asked to be forgotten.
             log.info("removed %d post(s) deleted at %s and %d of %d author(s) who opted out", deleted.posts, origin,
                      opted_out.posts, len(leaving))
+
+
+CHANNEL_PAGES_MAX = 50
+"""History pages (100 messages each) a deletion check of one channel reads at most; a busier channel is left
+alone rather than judged on part of its window."""
+
+
+async def follow_channel_deletions(
+    db: Database, timeline: Timeline, start_id: str, since: datetime, *, max_pages: int = CHANNEL_PAGES_MAX
+) -> int:
+    """Delete the stored messages of a Discord channel, written since `since`, that its history no longer has.
+
+    The history is read forward from `start_id` (the first id of `since`) to its end; only messages written
+    before the read began are judged, so one stored by a poll meanwhile is never taken for deleted.
+    """
+    started = datetime.now(UTC)
+    present: set[str] = set()
+    cursor = start_id
+    for _ in range(max_pages):
+        page = await timeline.newer(cursor)
+        present.update(p.remote_id for p in page.posts)
+        if page.raw_count == 0 or page.newest_id is None:
+            break
+        cursor = page.newest_id
+    else:
+        log.info("%s has more than %d pages in the refresh window: deletions not checked", timeline.id, max_pages)
+        return 0
+
+    def delete() -> int:
+        with db.transaction() as session:
+            stored = channel_posts(session, timeline.id.feed, since, started)
+            gone = [post_id for remote_id, post_id in stored.items() if remote_id not in present]
+            return delete_posts(session, gone).posts
+
+    removed = await asyncio.to_thread(delete)
+    if removed:
+        log.info("removed %d message(s) deleted in Discord channel %s", removed, timeline.id.feed)
+    return removed
