@@ -104,6 +104,8 @@ class ProfileShim:
         """When set, the server answers 404 to every description (instance, NodeInfo): only answers can tell."""
         self.paths: list[str] = []
         """Every path asked, in order (to check which endpoints a profile was asked)."""
+        self.agents: set[str] = set()
+        """Every User-Agent seen."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
@@ -125,6 +127,7 @@ class ProfileShim:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self.paths.append(path)
+        self.agents.add(request.headers.get("User-Agent", ""))
         refused = self._refuse(path, request.method, dict(request.query))
         if refused is not None:
             return web.json_response({"error": "Not found" if refused == 404 else "Method not allowed"}, status=refused)
