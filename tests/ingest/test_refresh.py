@@ -140,3 +140,29 @@ def test_two_failed_refreshes_do_not_yet_degrade_health(sqlite_db: Any, mastodon
             asyncio.run(app.refresh_engagement(mastodon.url))
 
     assert app.refresh_outcomes.failing() == {}
+
+
+def test_when_every_one_of_many_posts_answers_gone_nothing_is_deleted(sqlite_db: Any, mastodon: Any) -> None:
+    posts = [mastodon.post(f"Acme nummer {i} #koffie") for i in range(12)]
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+    for status in posts:  # as a misrouted proxy would make it look
+        mastodon.client("alice").status_delete(status["id"])
+
+    result = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert result.deleted == 0 and result.error is not None and "not deleting" in result.error
+    assert len(stored(app, "SELECT id FROM posts")) == 12
+
+
+def test_a_few_deleted_posts_among_many_are_deleted(sqlite_db: Any, mastodon: Any) -> None:
+    posts = [mastodon.post(f"Acme nummer {i} #koffie") for i in range(12)]
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+    for status in posts[:11]:
+        mastodon.client("alice").status_delete(status["id"])
+
+    result = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert (result.deleted, result.error) == (11, None)
+    assert [r.text for r in stored(app, "SELECT text FROM posts")] == ["Acme nummer 11 #koffie"]
