@@ -121,3 +121,13 @@ def test_export_author_shows_a_person_what_is_stored_about_them(db: Database, db
     assert [(r["author"], r["text"], r["spoiler_text"]) for r in rows] == [
         ("brandfan@localhost:8702", "mijn post", "CW: koffie")
     ]
+
+
+def test_forget_refuses_what_is_not_an_account_and_says_what_it_expected(tmp_path: Path) -> None:
+    config = _config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "forget", "alice"])
+
+    assert result.exit_code == 2
+    expected = "'alice' is neither a fediverse handle like '@someone@mastodon.social' nor a Discord user id"
+    assert expected in result.output
