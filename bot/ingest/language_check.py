@@ -35,25 +35,26 @@ class LanguageCheck:
         self._detector = LanguageDetector(self.languages)
 
     def __call__(self, post: Post) -> Post:
-        """`post` with `language_source` set, and its language replaced when the text clearly says otherwise."""
+        """`post` itself, or a copy with the detected language and `language_source = "corrected"` when the text
+        clearly says otherwise (storage calls an unchanged declaration `declared`)."""
         declared = normalise_tag(post.language)
         if declared is None:
-            return post if post.language_source is None else dataclasses.replace(post, language_source=None)
+            return post
         # Only a declaration the detector could have made itself can be judged: a post declared `it` while only
         # nl/en/de/fr/es are configured would always be "corrected" into one of those.
         if declared not in self.languages or len(self.languages) < 2:
-            return dataclasses.replace(post, language_source="declared")
+            return post
         words = [w.lower() for w in _WORD.findall(_SKIP.sub(" ", post.text))]
         if len(words) < MIN_WORDS:
-            return dataclasses.replace(post, language_source="declared")
+            return post
         # "Clearly" means the function words do not side with the declaration either: brand and place names
         # ("koffiebar bruin opened a second spot in amersfoort") fool the detector, not the little words. So when
         # no other language has more of them, the declaration stands without asking the detector at all (most
         # posts: their declaration is right), which keeps the check cheap.
         counts = {lang: _function_words(words, lang) for lang in self.languages}
         if counts[declared] >= max(counts.values()):
-            return dataclasses.replace(post, language_source="declared")
+            return post
         detected = self._detector.detect(post.text, words)
         if detected is None or detected == declared or counts[declared] >= counts.get(detected, 0):
-            return dataclasses.replace(post, language_source="declared")
+            return post
         return dataclasses.replace(post, language=detected, language_source="corrected")
