@@ -103,20 +103,20 @@ def test_check_servers_names_each_instances_software_and_what_it_lacks(
     assert ("one at a time" in line) is (server.profile != "mastodon-4.5")
 
 
-def test_every_request_names_merkwacht_and_the_operators_contact(server: ProfiledServer, tmp_path: Path) -> None:
+def test_every_request_names_merkwacht_and_the_operators_contact(tmp_path: Path) -> None:
     import asyncio
 
     from bot.daemon.app import Application
+    from tests.fediverse import running_instance
     from tests.ingest.helpers import make_config, poll_once
+    from tests.servers.profiles import serving
 
-    if server.profile != "mastodon-4.5":
-        pytest.skip("the User-Agent does not depend on the server; one profile is enough")
-    config = make_config(f"sqlite:///{tmp_path / 'm.db'}", [server.url])
-    config = config.model_copy(update={"mastodon": config.mastodon.model_copy(update={"contact": "ops@example.org"})})
-    app = Application(config)
-    poll_once(app)
-    asyncio.run(app.describe_servers())
-    app.close()
+    with running_instance() as mock, serving(mock.url, "mastodon-4.5") as shim:
+        config = make_config(f"sqlite:///{tmp_path / 'm.db'}", [shim.url])
+        contact = config.mastodon.model_copy(update={"contact": "ops@example.org"})
+        app = Application(config.model_copy(update={"mastodon": contact}))
+        poll_once(app)
+        asyncio.run(app.describe_servers())
+        app.close()
 
-    assert server.shim.agents and all(a.startswith("Merkwacht/") and "ops@example.org" in a
-                                      for a in server.shim.agents)
+    assert shim.agents and all(a.startswith("Merkwacht/") and "ops@example.org" in a for a in shim.agents)
