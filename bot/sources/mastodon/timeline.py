@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -19,7 +19,8 @@ from mastodon.errors import (
 )
 
 from bot.model import SourceKind, TimelineId
-from bot.sources.base import Page, SourceError
+from bot.sources.base import Page, Rejected, SourceError
+from bot.sources.clean import MAX_ID, clean_line
 from bot.sources.mastodon.ratelimit import RequestBudget
 from bot.sources.mastodon.status import status_to_post
 from bot.sources.threads import run_detached
@@ -165,17 +166,35 @@ def budgeted_call(
 def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str) -> Page:
     """Normalise a timeline answer; statuses that cannot be read are logged and left out, never fatal."""
     posts = []
+    rejected = []
     for status in statuses:
         try:
             posts.append(status_to_post(status, instance_url))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             status_id = status.get("id") if isinstance(status, Mapping) else None
             log.warning("skipping an unreadable status %r from %s: %s", status_id, instance_url, exc)
+            uri = status.get("uri") if isinstance(status, Mapping) else None
+            rejected.append(Rejected(str(status_id), str(uri or ""), str(exc)))
     oldest = posts[-1].created_at if posts else None
     return Page(
         posts=posts,
-        newest_id=str(statuses[0]["id"]) if statuses else None,
-        oldest_id=str(statuses[-1]["id"]) if statuses else None,
+        newest_id=cursor_id(statuses),
+        oldest_id=cursor_id(reversed(statuses)),
         oldest_created_at=oldest,
         raw_count=len(statuses),
+        rejected=rejected,
     )
+
+
+def cursor_id(statuses: Iterable[Any]) -> str | None:
+    """The first id in `statuses` that can be a stored cursor: present, printable, at most MAX_ID characters.
+
+    A hostile or broken server's status without an id, or with a 10,000-character one, must not fail the page (and
+    so block the timeline for good); the next usable id serves as the cursor instead.
+    """
+    for status in statuses:
+        value = status.get("id") if isinstance(status, Mapping) else None
+        text = "" if value is None else str(value)
+        if text and len(text) <= MAX_ID and clean_line(text, MAX_ID) == text:
+            return text
+    return None
