@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import MentionRow, PostRow, PostSourceRow, PostTagRow
+from storage.models import MentionRow, PostRow, PostSourceRow, PostTagRow, SkippedPostRow
 
 _CHUNK = 500
 """Ids per `IN (...)`: well under both databases' limits on bound parameters."""
@@ -98,3 +98,14 @@ def channel_posts(session: Session, channel_id: str, since: datetime, until: dat
         )
     )
     return {row.remote_id: row.post_id for row in session.execute(query)}
+
+
+def delete_skipped_of(session: Session, handle: str) -> int:
+    """Delete the `skipped_posts` records whose uri is a status of `user@host` (Mastodon's `/users/<user>/...`
+    and the `/@<user>/...` form other servers use): the uri names the person."""
+    user, _, host = handle.strip().lstrip("@").casefold().partition("@")
+    if not user or not host:
+        return 0
+    patterns = [f"%://{host}/users/{user}/%", f"%://{host}/@{user}/%"]
+    condition = or_(*(func.lower(SkippedPostRow.uri).like(p) for p in patterns))
+    return _count(session.execute(delete(SkippedPostRow).where(condition)))

@@ -37,17 +37,20 @@ def normalise_account(account: str) -> str:
 def forget(ctx: Context, account: str) -> None:
     """Erase every post stored from ACCOUNT (a fediverse handle or a Discord user id), with its tags and mentions."""
     from storage.db import Database
-    from storage.deletions import delete_by_author
+    from storage.deletions import delete_by_author, delete_skipped_of
 
     handle = normalise_account(account)
     db = Database(ctx.config.storage.url)
     try:
         with db.transaction() as session:
             removed = delete_by_author(session, [handle])
+            # A post that could not be stored is recorded by its uri, which names its author.
+            skipped = delete_skipped_of(session, handle)
     finally:
         db.close()
-    log.info("forget: erased %d posts, %d tags, %d brand mentions and %d instance ids of one account",
-             removed.posts, removed.tags, removed.mentions, removed.sources)
+    log.info("forget: erased %d posts, %d tags, %d brand mentions, %d instance ids and %d skipped-post records of "
+             "one account", removed.posts, removed.tags, removed.mentions, removed.sources, skipped)
     noun = "post" if removed.posts == 1 else "posts"
     click.echo(f"Erased {removed.posts} {noun} by {handle}, with {removed.tags} hashtags, {removed.mentions} brand "
-               f"mentions and {removed.sources} per-instance ids. Digests already sent are not changed.")
+               f"mentions and {removed.sources} per-instance ids ({skipped} records of posts that could not be "
+               "stored). Digests already sent are not changed.")

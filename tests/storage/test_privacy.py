@@ -14,8 +14,10 @@ from sqlalchemy import inspect, text
 
 from bot.cli.main import cli
 from bot.digest.build import build_digest
+from bot.model import SkippedPost, SourceKind, TimelineId
 from storage.db import Database
 from storage.retention import purge
+from storage.skipped import record_skipped
 from tests.digest.seeding import post, store
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -92,6 +94,12 @@ def test_forget_erases_everything_stored_from_a_person_across_sources_and_says_h
         post(when, "via discord", origin="discord:1/2", author="404231111155638272"),
         post(when, "someone else", brands=["Acme"], author="other@example.social"),
     ])
+    timeline = TimelineId(SourceKind.MASTODON, "http://localhost:8702", "koffie")
+    with db.transaction() as session:
+        record_skipped(session, [
+            SkippedPost(timeline, "9", "http://localhost:8702/users/brandfan/statuses/9", "too long"),
+            SkippedPost(timeline, "8", "http://localhost:8702/users/other/statuses/8", "too long"),
+        ])
     config = _config(tmp_path, db_url)
 
     fedi = CliRunner().invoke(cli, ["--config", str(config), "forget", "@brandfan@localhost:8702"],
@@ -103,6 +111,7 @@ def test_forget_erases_everything_stored_from_a_person_across_sources_and_says_h
     assert _every_table_mentions(db, "brandfan") == {}
     assert _every_table_mentions(db, "404231111155638272") == {}
     assert _every_table_mentions(db, "other@example.social") == {"posts": 1}, "nobody else is touched"
+    assert _every_table_mentions(db, "/users/other/") == {"skipped_posts": 1}
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM post_sources")).scalar_one() == 1
         assert conn.execute(text("SELECT count(*) FROM mentions")).scalar_one() == 1
