@@ -16,8 +16,8 @@ from typing import Any
 from bot.ingest.pipeline import Pipeline
 from bot.sources.mastodon.stream import StreamEvent
 from storage.db import Database
+from storage.deletions import delete_remote
 from storage.posts import store_posts
-from storage.removals import delete_remote
 
 log = logging.getLogger(__name__)
 
@@ -64,5 +64,5 @@ class StreamStore:
             stored = store_posts(session, processed.posts)
             result.new, result.updated, result.duplicate = stored.new, stored.updated, stored.duplicate
             for origin, ids in deletions.items():
-                result.deleted += delete_remote(session, origin, ids)
+                result.deleted += delete_remote(session, origin, ids).posts
         return result

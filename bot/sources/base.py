@@ -29,6 +29,15 @@ class SourceError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Rejected:
+    """An item of a page that could not be made into a storable post, and why."""
+
+    remote_id: str
+    uri: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One answer of a timeline: the posts in it, newest first as the server ordered them."""
 
@@ -41,6 +50,8 @@ class Page:
     """When the oldest item in the page was written, to stop a backfill."""
     raw_count: int = 0
     """Items the server returned, before any was dropped (0 means the end was reached)."""
+    rejected: list[Rejected] = field(default_factory=list)
+    """Items that could not be made into a storable post, with the reason (the ingest loop records them)."""
 
 
 class Timeline(Protocol):

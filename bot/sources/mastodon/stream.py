@@ -81,7 +81,8 @@ def parse_frame(text: str | bytes, origin: str) -> StreamEvent | None:
         return StreamEvent(kind, origin, post=status_to_post(status, origin))
     except MalformedEvent:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # ValueError includes `UnstorablePost`: a status the storage edge refuses is as unusable as garbage.
         raise MalformedEvent(f"an {name} whose status cannot be read: {exc}") from None
 
 
