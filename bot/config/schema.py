@@ -37,6 +37,7 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 """Where the CLI looks when neither `--config` nor `MERKWACHT_CONFIG` is given."""
 
 _HASHTAG = re.compile(r"^\w+$")
+_CONTACT_EMAIL = re.compile(r"^[^@\s;()<>]+@[^@\s;()<>]+\.[^@\s;()<>]+$")
 _HANDLE = re.compile(r"^[\w.-]+@[\w.-]+\.[\w-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _WORD = re.compile(r"\w")
@@ -263,6 +264,16 @@ class StorageConfig(_Section):
     """`[storage]`: where posts are kept."""
 
     url: str = "sqlite:///merkwacht.db"
+    retention: Duration | None = None
+    """Posts older than this are purged daily, their per-day brand counts kept for the digest; None keeps all."""
+
+    @field_validator("retention")
+    @classmethod
+    def _long_enough(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(days=3):
+            raise ValueError("retention under 3d would purge posts before the daily digest and the refresh used "
+                             "them; use 3d or more (or leave it out to keep everything)")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -319,7 +330,23 @@ class MastodonConfig(_Section):
     """How often the engagement (and edits) of recent brand mentions is read again; they grow after the first poll."""
     refresh_window: Duration = timedelta(hours=48)
     """How old a post may be and still be refreshed."""
+    contact: str | None = None
+    """A URL or e-mail address instance admins can reach the operator at; sent in the User-Agent."""
     instances: list[MastodonInstance] = Field(default_factory=list)
+
+    @field_validator("contact")
+    @classmethod
+    def _reachable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if _CONTACT_EMAIL.match(text):
+            return text
+        parts = urlsplit(text)
+        if parts.scheme in ("http", "https") and parts.netloc and not any(c in text for c in " ;()"):
+            return text
+        raise ValueError(f"{value!r} is neither an e-mail address like 'ops@example.org' nor an http(s) URL like "
+                         "'https://example.org/merkwacht'")
 
     @field_validator("instances")
     @classmethod
@@ -447,6 +474,88 @@ class OpsConfig(_Section):
         return self
 
 
+def _quiet_hours(value: Any) -> tuple[time, time]:
+    if isinstance(value, tuple):
+        return value
+    match = re.fullmatch(r"\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a span of local time like '22:00-07:00'")
+    start, end = _clock(match[1]), _clock(match[2])
+    if start == end:
+        raise ValueError(f"{value!r} starts and ends at the same time; leave quiet_hours out for none")
+    return start, end
+
+
+QuietHours = Annotated[tuple[time, time], BeforeValidator(_quiet_hours)]
+"""A span of local time written `22:00-07:00` (it may run past midnight)."""
+
+
+class AlertRoles(_Section):
+    """`[alerts.roles]`: the role pinged by each kind of alert; a kind without one pings no one."""
+
+    needs_answer: int | None = Field(default=None, gt=0)
+    spike: int | None = Field(default=None, gt=0)
+    sentiment: int | None = Field(default=None, gt=0)
+
+
+class AlertBrandConfig(_Section):
+    """`[alerts.brands.NAME]`: one brand's own alert settings, where they differ from `[alerts]`."""
+
+    timezone: str | None = None
+    quiet_hours: QuietHours | None = None
+    any_complaint: bool | None = None
+    followers: int | None = Field(default=None, ge=0)
+    engagement: int | None = Field(default=None, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not an IANA time zone like 'Europe/Amsterdam'") from None
+        return value
+
+
+class AlertsConfig(_Section):
+    """`[alerts]`: alerts within minutes (off unless `channel` is set); see docs/alerts.md."""
+
+    channel: int | None = Field(default=None, gt=0)
+    followers: int = Field(default=1000, ge=0)
+    """A complaint or question from an author with at least this many followers needs an answer now."""
+    engagement: int = Field(default=10, ge=0)
+    """... or one with at least this many replies, boosts and favourites together."""
+    any_complaint: bool = False
+    """Every complaint needs an answer now, whatever its reach."""
+    max_age: Duration = timedelta(hours=6)
+    """Posts older than this never alert (a backfill of yesterday is for the digest)."""
+    cooldown: Duration = timedelta(minutes=30)
+    """After an alert, the same brand's next alert of that kind waits this long (and is summarised then)."""
+    max_per_hour: int = Field(default=6, ge=1)
+    quiet_hours: QuietHours | None = None
+    spike_window: Duration = timedelta(hours=1)
+    spike_alpha: float = Field(default=1e-3, gt=0, lt=0.05)
+    """How unlikely the count must be under the brand's normal for that hour of the week."""
+    spike_min_count: int = Field(default=8, ge=1)
+    sentiment_window: Duration = timedelta(hours=3)
+    sentiment_alpha: float = Field(default=1e-3, gt=0, lt=0.05)
+    sentiment_min_posts: int = Field(default=10, ge=3)
+    sentiment_min_lift: float = Field(default=0.2, gt=0, lt=1)
+    """The negative share must be at least this much above the brand's normal share (0.2 = 20 points)."""
+    history: Duration = timedelta(days=28)
+    """How much stored history the baselines are learned from."""
+    roles: AlertRoles = Field(default_factory=AlertRoles)
+    brands: dict[str, AlertBrandConfig] = Field(default_factory=dict)
+
+    def for_brand(self, name: str) -> AlertBrandConfig:
+        """The brand's own settings (matched case-insensitively), or an empty table."""
+        for key, value in self.brands.items():
+            if key.casefold() == name.casefold():
+                return value
+        return AlertBrandConfig()
+
+
 class Config(_Section):
     """The whole `config.toml`."""
 
@@ -459,6 +568,7 @@ class Config(_Section):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @field_validator("timezone")
     @classmethod

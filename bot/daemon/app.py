@@ -15,8 +15,13 @@ import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alerts.control import AlertControl
+from bot.alerts.service import AlertService
 from bot.config import Config
+from bot.config.durations import format_duration
 from bot.daemon.outcomes import PollOutcomes
+from bot.daemon.refresh_outcomes import RefreshOutcomes
+from bot.daemon.streams import build_streams, start_streams
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
 from bot.discord.commands import BotServices
@@ -24,25 +29,30 @@ from bot.discord.connection import DiscordConnection
 from bot.discord.gateway import start_gateway
 from bot.discord.sink import DiscordSink
 from bot.ingest.ingestor import Ingestor, PollResult, Progress
+from bot.ingest.language_check import LanguageCheck
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
-from bot.ingest.refresh import EngagementRefresher, RefreshResult
+from bot.ingest.refresh import EngagementRefresher, RefreshResult, follow_channel_deletions
+from bot.ingest.streamed import StreamStore
 from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
 from bot.ops.failures import FailureLog
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
-from bot.sources.base import Timeline
+from bot.sources.base import SourceError, Timeline
 from bot.sources.discord import DiscordChannelTimeline
+from bot.sources.mastodon.instance import ServerInfo, ServerRegistry, requests_fetch
 from bot.sources.mastodon.ratelimit import RequestBudget
-from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
+from bot.sources.mastodon.stream import HashtagStream
+from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client, user_agent
 from bot.watch.live import LiveWatchList
 from bot.watch.service import WatchService
 from bot.watch.status import status_lines
 from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
+from storage.retention import purge
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +95,7 @@ class Application:
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
             failures=self.failures,
+            language_check=LanguageCheck(config.analysis.languages),
         )
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
@@ -96,6 +107,9 @@ class Application:
         )
         self._budgets: dict[str, RequestBudget] = {}
         self.outcomes = PollOutcomes(self.metrics, self.backoff, lambda: self.scheduler)
+        self.servers = ServerRegistry(clock=clock)
+        """What each instance runs and can do, read on first use and daily (`merkwacht check`, `/status`)."""
+        self.refresh_outcomes = RefreshOutcomes(self.metrics, clock=clock)
         self.ops_server: OpsServer | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         """Polls running now, so a shutdown can wait for their transactions."""
@@ -109,17 +123,26 @@ class Application:
         """The REST client shared by the channel timelines and the digest; None without a token (Mastodon only)."""
         sink = DiscordSink(self.discord, retries=config.discord.digest_retries) if self.discord else None
         self.digests = DigestService(self.effective_config, self.db, sink)
+        # Alerts retry at the next store rather than inside it, so a Discord outage never holds up a poll for long.
+        alert_sink = DiscordSink(self.discord, retries=1) if self.discord else None
+        self.alerts = AlertService(self.effective_config, self.db, alert_sink)
+        """Checked right after each poll or refresh that stored something (`after_store`)."""
         self._polled: dict[TimelineId, Timeline] = {}
         """The timelines that have a poll job now, by id (the job's id is `TimelineId.key`)."""
         self._refreshed: set[str] = set()
         """The instances that have an engagement refresh job now."""
+        self.streams: list[HashtagStream] = []
+        """The instances' hashtag streams, while the daemon runs (`bot.daemon.streams`)."""
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
         if url not in self._clients:
             instance = next(i for i in self.watches.cached().config.mastodon.instances if i.url == url)
             timeout = self.config.mastodon.request_timeout.total_seconds()
-            self._clients[url] = self._client_factory(url, instance.token(), timeout)
+            self._clients[url] = client = self._client_factory(url, instance.token(), timeout)
+            if self.config.mastodon.contact and hasattr(client, "user_agent"):
+                # Instance admins see who reads their server and how to reach the operator.
+                client.user_agent = user_agent(self.config.mastodon.contact)
             self.budget(url).attach(self._clients[url])
         return self._clients[url]
 
@@ -161,6 +184,8 @@ class Application:
         changed = await self.watches.refresh()
         if changed is None:
             return
+        for stream in self.streams:
+            await stream.follow()  # a stream whose hashtags changed reconnects with the new ones
         wanted = {t.id: t for t in self._timelines(self._use(changed))}
         for timeline_id in [i for i in self._polled if i not in wanted]:
             del self._polled[timeline_id]
@@ -188,6 +213,7 @@ class Application:
         discord = timeline.id.source is SourceKind.DISCORD
         backfill = self.config.discord.backfill if discord else self.config.mastodon.backfill
         result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
+        await self.alerts.after_store(result.new + result.updated)
         self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.id.server))
         return result
 
@@ -211,7 +237,26 @@ class Application:
         for timeline in self.timelines():
             self._add_poll_job(scheduler, timeline, postponed)
         self._schedule_refreshes(scheduler, self.effective_config())
+        scheduler.add_job(self.describe_servers, IntervalTrigger(hours=24), id="servers",
+                          name="what each instance runs", next_run_time=datetime.now(UTC), replace_existing=True)
+        if self.discord is not None:
+            every = self.config.mastodon.refresh_interval.total_seconds()
+            scheduler.add_job(self.follow_discord_deletions, IntervalTrigger(seconds=every), id="discord-deletions",
+                              name="messages deleted in watched Discord channels", max_instances=1, coalesce=True,
+                              misfire_grace_time=max(1, int(every)), replace_existing=True)
+        if self.config.storage.retention is not None:
+            scheduler.add_job(self.purge_old_posts, IntervalTrigger(hours=24), id="retention",
+                              name="purge posts past storage.retention", next_run_time=datetime.now(UTC),
+                              max_instances=1, coalesce=True, replace_existing=True)
         self._schedule_digest(scheduler)
+        if self.alerts.enabled:
+            # Besides the check after every store: one a minute, from the start, for what needs no new post (alerts
+            # left pending by a crash, summaries due when quiet hours or a cooldown end).
+            scheduler.add_job(self.alerts.check, IntervalTrigger(seconds=60), id="alerts",
+                              name="alerts pending or due", next_run_time=datetime.now(UTC), max_instances=1,
+                              coalesce=True, misfire_grace_time=60, replace_existing=True)
+        elif self.config.alerts.channel is not None:
+            log.warning("alerts are NOT delivered: no Discord token (set %s)", self.config.discord.token_env)
 
     def _schedule_refreshes(self, scheduler: AsyncIOScheduler, config: Config) -> None:
         # One engagement refresh per instance of the effective config, run-time instances included.
@@ -266,9 +311,54 @@ class Application:
     async def refresh_engagement(self, instance_url: str) -> RefreshResult:
         """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
         self.watchlist()  # the matcher follows run-time brand changes before posts are matched again
-        refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
+        refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window, self.servers)
         client = self.mastodon_client(instance_url)
-        return await refresher.refresh(client, instance_url, self.budget(instance_url))
+        result = self.refresh_outcomes.report(await refresher.refresh(client, instance_url, self.budget(instance_url)))
+        # Reactions that arrived since the first poll can make a complaint urgent.
+        await self.alerts.after_store(result.updated)
+        return result
+
+    async def describe_servers(self) -> list[ServerInfo]:
+        """Read what each instance runs and can do (at start and daily), for the refresh, `check` and `/status`."""
+        from bot.sources.threads import run_detached
+
+        return [
+            await run_detached(
+                self.servers.ensure, i.url, requests_fetch(self.mastodon_client(i.url), self.budget(i.url))
+            )
+            for i in self.effective_config().mastodon.instances
+        ]
+
+    async def follow_discord_deletions(self) -> int:
+        """Remove stored messages deleted in the watched Discord channels within the refresh window."""
+        from bot.sources.discord import time_snowflake
+
+        since = datetime.now(UTC) - self.config.mastodon.refresh_window
+        removed = 0
+        for timeline in self.timelines():
+            if timeline.id.source is not SourceKind.DISCORD:
+                continue
+            try:
+                gone = await follow_channel_deletions(self.db, timeline, str(time_snowflake(since)), since)
+            except SourceError as exc:
+                self.metrics.refresh_errors.labels(timeline.id.key, exc.kind).inc()
+                log.info("could not check %s for deleted messages (%s): %s", timeline.id, exc.kind, exc)
+                continue
+            self.metrics.posts_deleted.labels("discord", timeline.id.feed, "deleted").inc(gone)
+            removed += gone
+        return removed
+
+    async def purge_old_posts(self) -> int:
+        """Delete posts older than `storage.retention`, keeping their brand counts for the digest; how many went."""
+        retention = self.config.storage.retention
+        if retention is None:
+            return 0
+        self._track(asyncio.current_task())
+        purged = await asyncio.to_thread(purge, self.db, datetime.now(UTC) - retention)
+        self.metrics.posts_deleted.labels("any", "any", "retention").inc(purged.removed.posts)
+        log.info("retention: purged %d posts older than %s (%d brand mentions kept as counts)",
+                 purged.removed.posts, format_duration(retention), purged.counted)
+        return purged.removed.posts
 
     def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()
@@ -301,6 +391,7 @@ class Application:
                 self.metrics,
                 scheduler_running=self.scheduler_running,
                 db_ping=self.db.ping,
+                degraded=self.refresh_outcomes.failing,
                 host=ops.http_host,
                 port=ops.http_port,
             )
@@ -321,11 +412,18 @@ class Application:
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
         gateway = start_gateway(self.bot_services(), self.config.discord,
                                 watch_channels=bool(self.watches.cached().channels))
+        self.streams = build_streams(
+            self.config.mastodon.instances, lambda url: [t for u, t in self.watches.cached().timelines if u == url],
+            StreamStore(self.db, self.pipeline, self.alerts.after_store), lambda: self.scheduler)
+        streams = start_streams(self.streams)
         try:
             await stop.wait()
         finally:
             log.info("stopping: waiting for running polls to finish")
             scheduler.shutdown(wait=False)
+            for task in streams:
+                task.cancel()
+            await asyncio.gather(*streams, return_exceptions=True)
             if gateway is not None:
                 gateway.cancel()
                 await asyncio.gather(gateway, return_exceptions=True)
@@ -344,9 +442,13 @@ class Application:
             return DigestService(self.effective_config, self.db, sink)
 
         async def status() -> list[str]:
-            return await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
+            servers, problems = self.servers.all(), self.refresh_outcomes.lines()
+            return await asyncio.to_thread(
+                lambda: status_lines(self.db, self.watchlist(), servers=servers, problems=problems)
+            )
 
-        return BotServices(WatchService(self.db, self.config), digests, status)
+        alerts = AlertControl(self.db, self.effective_config)
+        return BotServices(WatchService(self.db, self.config), digests, status, alerts)
 
     def _track(self, task: asyncio.Task[Any] | None) -> None:
         # APScheduler runs each job as a task named after its executor, not after the job: keep our own list.

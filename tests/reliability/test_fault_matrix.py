@@ -75,6 +75,8 @@ FAULTS = {
     "502 HTML page from the proxy in front": Fault(proxy_fault("html502"), "server"),
     "200 with an HTML page instead of JSON": Fault(proxy_fault("html200"), "malformed"),
     "malformed JSON": Fault(mock_fault(type="malformed"), "malformed"),
+    # The broken instance alone gets a 1 s request timeout (through the client factory) against a server that holds its
+    # answer 20 s; the healthy one keeps the config's, so a loaded machine cannot time out its polls.
     "request timeout (server never answers)": Fault(mock_fault(type="timeout", delay_ms=20_000), "timeout",
                                                     broken_request_timeout=1.0),
     "connection reset": Fault(proxy_fault("reset"), "network"),
