@@ -420,7 +420,9 @@ class Application:
             await stop.wait()
         finally:
             log.info("stopping: waiting for running polls to finish")
-            scheduler.shutdown(wait=False)
+            # Pause first: no new job starts, while the running ones get their grace period. Shutting the scheduler
+            # down first would cancel them at once (APScheduler's asyncio executor cancels its running jobs).
+            scheduler.pause()
             for task in streams:
                 task.cancel()
             await asyncio.gather(*streams, return_exceptions=True)
@@ -428,6 +430,7 @@ class Application:
                 gateway.cancel()
                 await asyncio.gather(gateway, return_exceptions=True)
             await self._drain()
+            scheduler.shutdown(wait=False)
             if self.ops_server is not None:
                 await self.ops_server.stop()
             if self.discord is not None:

@@ -120,3 +120,24 @@ def test_two_applications_in_one_process_keep_their_own_metrics() -> None:
     first.posts_ingested.labels("mastodon", "https://a.example").inc(5)
     assert b"https://a.example" in first.render()
     assert b"https://a.example" not in second.render()
+
+
+def test_a_poll_in_flight_when_the_daemon_is_stopped_finishes_and_stores_its_posts(
+    sqlite_db: Any, mastodon: Any
+) -> None:
+    config = config_for(str(sqlite_db.engine.url), [mastodon.url], extra="")
+    posted = [mastodon.post(f"Laatste {i} #koffie")["id"] for i in range(3)]
+    # The server holds every timeline answer 1 s; a first poll asks three times, well inside the 8 s grace.
+    fault = mastodon.server.fault(path_regex=TAG_PATHS, type="latency", delay_ms=1_000)
+
+    async def scenario() -> None:
+        app = Application(config, db=sqlite_db)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(app.run(stop))
+        await wait_for(lambda: bool(app._in_flight), "a poll to start")
+        stop.set()  # as SIGTERM does
+        await runner
+
+    asyncio.run(scenario())
+    fault.delete()
+    assert sorted(stored_ids(Application(config, db=sqlite_db), mastodon.url)) == sorted(str(i) for i in posted)
