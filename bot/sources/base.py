@@ -38,6 +38,12 @@ class Page:
     """When the oldest item in the page was written, to stop a backfill."""
     raw_count: int = 0
     """Items the server returned, before any was dropped (0 means the end was reached)."""
+    ids: tuple[str, ...] = ()
+    """The ids of every item returned, in the server's order (compared for equality only, never for order)."""
+    post_ids: tuple[str, ...] = ()
+    """The id of the item each of `posts` came from (a boost's own id, not its original's), in the same order."""
+    ends: bool = False
+    """The server returned fewer items than asked: nothing lies beyond this page in the direction read."""
 
 
 class Timeline(Protocol):

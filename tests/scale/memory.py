@@ -1,0 +1,90 @@
+"""An in-memory hashtag timeline with Mastodon's paging semantics, for property tests of the poll loop.
+
+Ids are the server's business: here they are increasing integers as strings, and only this fake compares them (as
+Mastodon compares snowflakes in SQL). The poll loop under test sees opaque strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.model import Author, Post
+from bot.sources.base import Page, SourceError
+
+ORIGIN = "https://memory.example"
+
+
+@dataclass
+class MemoryTimeline:
+    """One hashtag: `add` and `delete` posts between polls; `fail_at` makes chosen requests fail (by number)."""
+
+    scope: str = "koffie"
+    page_size: int = 40
+    head_first: bool = True
+    source: str = "mastodon"
+    origin: str = ORIGIN
+    ids: list[int] = field(default_factory=list)
+    """Ids of the posts on the timeline, oldest first."""
+    next_id: int = 1000
+    requests: int = 0
+    paging_requests: int = 0
+    fail_at: set[int] = field(default_factory=set)
+    start: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(hours=1))
+
+    def add(self, count: int) -> list[str]:
+        """Publish `count` new posts; their uris."""
+        out = []
+        for _ in range(count):
+            self.next_id += 1
+            self.ids.append(self.next_id)
+            out.append(self.uri(self.next_id))
+        return out
+
+    def delete(self, index: int) -> str | None:
+        """Delete the post at `index` (modulo the timeline's length); its uri."""
+        if not self.ids:
+            return None
+        return self.uri(self.ids.pop(index % len(self.ids)))
+
+    def uri(self, item: int) -> str:
+        """The global uri of post `item`."""
+        return f"{self.origin}/statuses/{item}"
+
+    def _post(self, item: int) -> Post:
+        return Post(
+            uri=self.uri(item), source="mastodon", origin=self.origin, remote_id=str(item), url=self.uri(item),
+            author=Author("alice@memory.example"), created_at=self.start + timedelta(seconds=item - 1000),
+            text=f"post {item} #{self.scope}", tags=(self.scope,),
+        )
+
+    def _page(self, items: list[int]) -> Page:
+        newest_first = sorted(items, reverse=True)
+        posts = [self._post(i) for i in newest_first]
+        return Page(
+            posts=posts,
+            newest_id=str(newest_first[0]) if items else None,
+            oldest_id=str(newest_first[-1]) if items else None,
+            oldest_created_at=posts[-1].created_at if posts else None,
+            raw_count=len(items),
+            ids=tuple(str(i) for i in newest_first),
+            post_ids=tuple(str(i) for i in newest_first),
+            ends=len(items) < self.page_size,
+        )
+
+    def _request(self, paging: bool) -> None:
+        self.requests += 1
+        self.paging_requests += paging
+        if self.requests in self.fail_at:
+            raise SourceError("network", f"request {self.requests} failed (injected)")
+
+    async def newer(self, after_id: str) -> Page:
+        """Mastodon's `min_id`: the page of posts right after `after_id`."""
+        self._request(True)
+        return self._page([i for i in self.ids if i > int(after_id)][: self.page_size])
+
+    async def older(self, before_id: str | None) -> Page:
+        """Mastodon's `max_id` (or the newest page, not a paging request, without it)."""
+        self._request(before_id is not None)
+        items = [i for i in self.ids if before_id is None or i < int(before_id)]
+        return self._page(items[-self.page_size:])
