@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,6 +28,7 @@ from bot.ops.backoff import BackoffPolicy
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
+from bot.schedule.runner import CoverageScheduler
 from bot.sources.base import Timeline
 from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.ratelimit import RequestBudget
@@ -51,6 +52,25 @@ def build_analyser(config: Config) -> PostAnalyser | None:
         return None
     analyser: PostAnalyser = Analyser(config.analysis, config.topics)
     return analyser
+
+
+FIRST_ROUND_GAP = 1.25
+"""Seconds between two first polls on one instance: Mastodon's 300 requests per 5 minutes, with a fifth spare."""
+
+
+def first_round_offsets(timelines: Sequence[Timeline], interval: float) -> list[tuple[Timeline, float]]:
+    """When each timeline's first poll starts, in seconds from now: per instance one every FIRST_ROUND_GAP, all
+    within one `interval`."""
+    counts: dict[str, int] = {}
+    for timeline in timelines:
+        counts[timeline.origin] = counts.get(timeline.origin, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for timeline in timelines:
+        index = seen.get(timeline.origin, 0)
+        seen[timeline.origin] = index + 1
+        out.append((timeline, min(index * FIRST_ROUND_GAP, interval * index / counts[timeline.origin])))
+    return out
 
 
 class Application:
@@ -99,6 +119,12 @@ class Application:
         """The REST client shared by the channel timelines and the digest; None without a token (Mastodon only)."""
         sink = DiscordSink(self.discord, retries=config.discord.digest_retries) if self.discord else None
         self.digests = DigestService(config, self.db, sink)
+        self.coverage: CoverageScheduler | None = None
+        """The adaptive scheduler of Mastodon timelines (`schedule.strategy = "adaptive"`); None on fixed intervals."""
+        if config.schedule.strategy == "adaptive":
+            self.coverage = CoverageScheduler(
+                self.poll, self._budgets.get, config.schedule, metrics=self.metrics, clock=clock
+            )
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
@@ -143,7 +169,11 @@ class Application:
         changed = await self.watches.refresh()
         if changed is None:
             return
-        wanted = {timeline_key(t): t for t in self._timelines(self._use(changed))}
+        timelines = self._timelines(self._use(changed))
+        if self.coverage is not None:
+            self.coverage.sync([t for t in timelines if t.source == "mastodon"])
+            timelines = [t for t in timelines if t.source != "mastodon"]
+        wanted = {timeline_key(t): t for t in timelines}
         for job in scheduler.get_jobs():
             if job.id.startswith(("mastodon:", "discord:")) and job.id not in wanted:
                 scheduler.remove_job(job.id)
@@ -187,8 +217,19 @@ class Application:
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
         """Add one poll job per timeline: every `poll_interval` with jitter, never overlapping itself."""
         postponed = self._first_runs()
-        for timeline in self.timelines():
-            self._add_poll_job(scheduler, timeline, postponed)
+        timelines = self.timelines()
+        if self.coverage is not None:
+            # Mastodon timelines follow the adaptive plan; Discord channels keep their interval jobs.
+            mastodon = [t for t in timelines if t.source == "mastodon"]
+            self.coverage.sync(mastodon)
+            for timeline in mastodon:
+                if timeline_key(timeline) in postponed:
+                    self.coverage.postpone(timeline, postponed[timeline_key(timeline)].timestamp())
+            timelines = [t for t in timelines if t.source != "mastodon"]
+        # Spread from the start: 200 first polls fired in the same second were a thundering herd. Each instance's
+        # timelines start one per FIRST_ROUND_GAP (its budget's pace), within one interval.
+        for timeline, offset in first_round_offsets(timelines, self.config.schedule.poll_interval.total_seconds()):
+            self._add_poll_job(scheduler, timeline, postponed, offset=offset)
         refresh = self.config.mastodon.refresh_interval.total_seconds()
         for instance in self.config.mastodon.instances:
             scheduler.add_job(
@@ -239,10 +280,12 @@ class Application:
         client = self.mastodon_client(instance_url)
         return await refresher.refresh(client, instance_url, self.budget(instance_url))
 
-    def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
+    def _add_poll_job(
+        self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime], offset: float = 0.0
+    ) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()
         jitter = int(self.config.schedule.poll_jitter.total_seconds())
-        now = datetime.now(UTC)
+        now = datetime.now(UTC) + timedelta(seconds=offset)
         scheduler.add_job(
             self.poll,
             IntervalTrigger(seconds=interval, jitter=jitter or None),
@@ -290,6 +333,7 @@ class Application:
 
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
         gateway = start_gateway(self)
+        coverage = asyncio.create_task(self.coverage.run(stop)) if self.coverage is not None else None
         try:
             await stop.wait()
         finally:
@@ -299,6 +343,10 @@ class Application:
                 gateway.cancel()
                 await asyncio.gather(gateway, return_exceptions=True)
             await self._drain()
+            if coverage is not None:
+                # It starts nothing once `stop` is set; its polls were drained with the rest just now.
+                coverage.cancel()
+                await asyncio.gather(coverage, return_exceptions=True)
             if self.ops_server is not None:
                 await self.ops_server.stop()
             if self.discord is not None:

@@ -63,6 +63,7 @@ class PollOutcomes:
             m.last_success.labels(src, origin, scope).set(time.time())
         if budget is not None:
             m.rate_limit_remaining.labels(origin).set(budget.remaining)
+            m.paging_used.labels(origin).set(budget.paging_used())
 
     def _report_success(self, timeline: Timeline, result: PollResult) -> None:
         key = timeline_key(timeline)

@@ -56,6 +56,8 @@ class PollResult:
     """Seconds the timeline had been failing, when this poll ended an outage."""
     backoff_until: datetime | None = None
     """When a failed poll's timeline may be polled again (stored with its health in one transaction)."""
+    oldest_read: datetime | None = None
+    """When the oldest post this poll stored (or found stored already) was written: with `new`, a rate."""
 
     @property
     def ok(self) -> bool:
@@ -206,6 +208,10 @@ class Ingestor:
             return
         posts, cursor = batch.posts, batch.cursor
         batch.clear()
+
+        if posts:
+            oldest = min(p.created_at for p in posts)
+            result.oldest_read = oldest if result.oldest_read is None else min(result.oldest_read, oldest)
 
         def work() -> None:
             processed = self.pipeline.process(posts)

@@ -1,0 +1,226 @@
+"""The adaptive poll loop: start each due timeline's poll when its instance's budget and concurrency allow.
+
+A poll that cannot start on time (budget spent, too many in flight) stays queued, most overdue first; it is never
+dropped. How late each poll starts is a metric (`merkwacht_poll_lag_seconds`), and an instance whose polls run late
+is logged, at most every LATE_LOG_EVERY seconds, with the numbers that explain it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.config.durations import format_duration
+from bot.config.schema import ScheduleConfig
+from bot.ingest.ingestor import PollResult
+from bot.ops.metrics import Metrics
+from bot.schedule.planner import Planner
+from bot.sources.base import Timeline
+from bot.sources.mastodon.ratelimit import RequestBudget
+
+log = logging.getLogger(__name__)
+
+BUDGET_SHARE = 0.8
+"""The part of an instance's request rate that polls plan to use; the rest is for engagement refreshes and headroom."""
+CONCURRENCY = 4
+"""Polls in flight per instance: enough to hide a slow answer, few enough to keep the budget's count honest."""
+LATE_AFTER = 60.0
+"""A poll that starts this many seconds after it was due is late (counted, and logged in a summary)."""
+LATE_LOG_EVERY = 300.0
+"""Seconds between two "running late" warnings about one instance."""
+IDLE_WAKE = 5.0
+"""The longest the loop sleeps without looking again (watch-list changes, a budget that refilled)."""
+
+
+def timeline_id(timeline: Timeline) -> str:
+    """The key a timeline is planned under (the daemon's job id format)."""
+    return f"{timeline.source}:{timeline.origin}#{timeline.scope}"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceLag:
+    """How one instance's polls keep up: for `status` and the late-poll log."""
+
+    origin: str
+    timelines: int
+    queued: int
+    slowest: str | None
+    slowest_lag: float
+
+
+class CoverageScheduler:
+    """Polls Mastodon timelines as often as their posts arrive, within each instance's budgets, none starved."""
+
+    def __init__(
+        self,
+        poll: Callable[[Timeline], Awaitable[PollResult]],
+        budget: Callable[[str], RequestBudget | None],
+        settings: ScheduleConfig,
+        *,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+        concurrency: int = CONCURRENCY,
+    ) -> None:
+        self._poll = poll
+        self._budget = budget
+        self._clock = clock
+        self.metrics = metrics
+        self.concurrency = concurrency
+        self.planner: Planner[str] = Planner(
+            min_interval=settings.min_interval.total_seconds(), max_latency=settings.max_latency.total_seconds()
+        )
+        self._timelines: dict[str, Timeline] = {}
+        self._in_flight: dict[str, int] = {}
+        self._blocked: dict[str, float] = {}
+        """Instances whose budget is spent, until when."""
+        self._logged_late: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.late = 0
+        """Polls that started LATE_AFTER seconds or more after they were due."""
+
+    def sync(self, timelines: Sequence[Timeline]) -> None:
+        """Plan exactly these timelines: new ones are spread over their instance's first round, gone ones dropped."""
+        now = self._clock()
+        wanted = {timeline_id(t): t for t in timelines}
+        for key in [k for k in self._timelines if k not in wanted]:
+            del self._timelines[key]
+            self.planner.remove(key)
+        for timeline in wanted.values():
+            self._rate(timeline.origin)
+        added = [(k, t.origin) for k, t in wanted.items() if k not in self._timelines]
+        self._timelines.update(wanted)
+        self.planner.add_many(added, now)
+        self._wake.set()
+
+    def postpone(self, timeline: Timeline, until: float) -> None:
+        """Leave a timeline alone until `until` (a source that was backing off when the daemon stopped)."""
+        self.planner.postpone(timeline_id(timeline), until)
+
+    def _rate(self, origin: str) -> None:
+        budget = self._budget(origin)
+        if budget is not None:
+            rate = BUDGET_SHARE * budget.limit / budget.window
+            if self.planner.budgets.get(origin) != rate:
+                self.planner.budgets[origin] = rate
+
+    def ready(self, now: float) -> list[Timeline]:
+        """The timelines whose poll may start now, marked as started; the others due stay queued."""
+        out = []
+        for key in self.planner.due(now):
+            timeline = self._timelines.get(key)
+            if timeline is None:
+                continue
+            origin = timeline.origin
+            if self._in_flight.get(origin, 0) >= self.concurrency or self._blocked.get(origin, 0.0) > now:
+                continue
+            budget = self._budget(origin)
+            wait = budget.wait() if budget is not None else 0.0
+            if wait:
+                self._blocked[origin] = now + wait
+                continue
+            lag = self.planner.start(key, now)
+            self._in_flight[origin] = self._in_flight.get(origin, 0) + 1
+            if lag >= LATE_AFTER:
+                self.late += 1
+            if self.metrics is not None:
+                self.metrics.poll_lag.labels(origin, timeline.scope).set(lag)
+            out.append(timeline)
+        self._report_queues(now)
+        return out
+
+    async def run_one(self, timeline: Timeline, started: float) -> PollResult:
+        """Poll one timeline that `ready` handed out, and plan its next poll from what it found."""
+        key, origin = timeline_id(timeline), timeline.origin
+        try:
+            result = await self._poll(timeline)
+        except BaseException:
+            self.planner.release(key)
+            raise
+        finally:
+            self._in_flight[origin] = max(self._in_flight.get(origin, 1) - 1, 0)
+            self._wake.set()
+        now = self._clock()
+        if result.ok:
+            span = None
+            if result.oldest_read is not None:
+                span = max(now - result.oldest_read.timestamp(), 0.0)
+            self._rate(origin)
+            self.planner.finished(key, started, new=result.new, ok=True, span=span)
+        elif result.error_kind == "deferred":
+            # Our own budget held the poll back before it sent anything (or mid-way): it stays due, and late.
+            self.planner.release(key)
+            self._blocked[origin] = now + (result.retry_after or 1.0)
+        else:
+            self.planner.finished(key, started, new=0, ok=False)
+            until = result.backoff_until.timestamp() if result.backoff_until is not None else now + 60.0
+            self.planner.postpone(key, until)
+        return result
+
+    def wake_in(self, now: float) -> float:
+        """Seconds until a poll may become ready (a due time, a budget refill), at most IDLE_WAKE."""
+        times = []
+        for origin in {t.origin for t in self._timelines.values()}:
+            if self._in_flight.get(origin, 0) >= self.concurrency:
+                continue
+            due = self.planner.next_due(origin)
+            if due is None:
+                continue
+            times.append(max(due, self._blocked.get(origin, 0.0)))
+        return min(max(min(times, default=now + IDLE_WAKE) - now, 0.0), IDLE_WAKE)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start polls as they become ready until `stop` is set; then wait for the polls in flight."""
+        while not stop.is_set():
+            self._wake.clear()
+            now = self._clock()
+            for timeline in self.ready(now):
+                task = asyncio.create_task(self.run_one(timeline, now), name=f"poll {timeline_id(timeline)}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            delay = self.wake_in(self._clock())
+            if delay <= 0:
+                # Due now but held by concurrency: a finishing poll sets the event.
+                delay = IDLE_WAKE
+            waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waits:
+                waiter.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def lags(self, now: float | None = None) -> list[InstanceLag]:
+        """Per instance: timelines, polls queued (due, not started) and the slowest timeline's lag."""
+        now = self._clock() if now is None else now
+        out = []
+        for origin in sorted({t.origin for t in self._timelines.values()}):
+            keys = [k for k, t in self._timelines.items() if t.origin == origin and k in self.planner.timelines]
+            lags = {k: self.planner.lag(k, now) for k in keys}
+            queued = sum(1 for k in keys if not self.planner.timelines[k].running and lags[k] > 0)
+            slowest = max(lags, key=lambda k: lags[k], default=None)
+            out.append(InstanceLag(origin, len(keys), queued, slowest, lags[slowest] if slowest else 0.0))
+        return out
+
+    def _report_queues(self, now: float) -> None:
+        for lag in self.lags(now):
+            if self.metrics is not None:
+                self.metrics.polls_queued.labels(lag.origin).set(lag.queued)
+            if lag.slowest_lag < LATE_AFTER or now - self._logged_late.get(lag.origin, -1e18) < LATE_LOG_EVERY:
+                continue
+            self._logged_late[lag.origin] = now
+            budget = self._budget(lag.origin)
+            spent = ""
+            if budget is not None:
+                spent = (f"; budget: {budget.remaining}/{budget.limit} requests left, "
+                         f"{budget.paging_used()}/{budget.paging.limit} paging requests used in 15 min")
+            log.warning(
+                "polls of %s run late: %d of %d timelines queued, the slowest (%s) %s late%s; they are polled as soon "
+                "as the budget allows, none is skipped",
+                lag.origin, lag.queued, lag.timelines, lag.slowest,
+                format_duration(timedelta(seconds=round(lag.slowest_lag))), spent,
+            )
