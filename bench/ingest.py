@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.config import BrandConfig, parse_config
 from bot.ingest.ingestor import PAGES_PER_TRANSACTION
 from bot.ingest.matching import BrandMatcher
+from bot.model import SourceKind, TimelineId
 from bot.sources.mastodon.timeline import PAGE_SIZE, page_from_statuses
 
 POSTGRES_URL = os.environ.get("MERKWACHT_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -40,6 +41,8 @@ WORDS_EN = [
     *("support", "awesome", "broken", "refund", "price", "expensive"),
 ]
 EMOJI = ["☕", "😍", "😡", "👍", "🙄", "🚲", ""]
+
+TIMELINE = TimelineId(SourceKind.MASTODON, "https://instance0.example", "koffie")
 
 
 def brands(count_terms: int = 1000) -> list[BrandConfig]:
@@ -102,7 +105,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
+def run_merkwacht(n: int, url: str, analysis: bool = True, heap: bool = False) -> dict[str, Any]:
     """Merkwacht's pipeline, page by page as a poll stores them (posts and cursor in one transaction)."""
     from bot.daemon.app import build_analyser
     from bot.ingest.pipeline import Pipeline
@@ -111,7 +114,8 @@ def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
     from storage.db import Database
     from storage.posts import store_posts
 
-    tune_heap()  # as the `merkwacht` command does at start
+    if heap:
+        tune_heap()  # as `merkwacht run` does at start with `[ops] tune_heap = true`
     db = Database(url)
     config = parse_config('[analysis]\nlanguages = ["nl", "en"]')
     pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config) if analysis else None)
@@ -136,7 +140,7 @@ def run_merkwacht(n: int, url: str, analysis: bool = True) -> dict[str, Any]:
             with db.transaction() as session:
                 stored += store_posts(session, processed.posts).new
                 cursor = Cursor(page.newest_id, None, True)
-                save_cursor(session, "mastodon", "https://instance0.example", "koffie", cursor)
+                save_cursor(session, TIMELINE, cursor)
             batch = []
         t3 = time.perf_counter()
         cpu += time.process_time() - c0
@@ -229,12 +233,13 @@ def main() -> None:
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--no-analysis", action="store_true", help="leave out the analysis stage (issue 4) as well")
+    parser.add_argument("--tune-heap", action="store_true", help="with the opt-in heap settings ([ops] tune_heap)")
     parser.add_argument("--variant", choices=["merkwacht", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
         if args.variant == "merkwacht":
-            print(json.dumps(run_merkwacht(args.posts, args.url, analysis=not args.no_analysis)))
+            print(json.dumps(run_merkwacht(args.posts, args.url, analysis=not args.no_analysis, heap=args.tune_heap)))
         else:
             print(json.dumps(run_baseline(args.posts, args.url)))
         return
@@ -244,7 +249,8 @@ def main() -> None:
             url = _fresh_url(args.db, Path(tmp), variant)
             out = subprocess.run(
                 [sys.executable, __file__, "--variant", variant, "--posts", str(n), "--url", url]
-                + (["--no-analysis"] if args.no_analysis else []),
+                + (["--no-analysis"] if args.no_analysis else [])
+                + (["--tune-heap"] if args.tune_heap else []),
                 check=True,
                 capture_output=True,
                 text=True,
@@ -259,7 +265,7 @@ def main() -> None:
         extra = ""
         if r["variant"] == "merkwacht":
             if r["analysis"]:
-                extra = " (with analysis)"
+                extra = " (with analysis" + (", heap tuned)" if args.tune_heap else ")")
             else:
                 extra = " (without analysis)" if args.no_analysis else " (analysis not installed)"
         print(

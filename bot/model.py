@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
 SentimentLabel = Literal["positive", "neutral", "negative"]
 """The three sentiment classes Merkwacht reports."""
@@ -15,8 +16,52 @@ SentimentLabel = Literal["positive", "neutral", "negative"]
 CxType = Literal["complaint", "praise", "question", "suggestion", "other"]
 """What a community manager does with a post: answer it, thank for it, or just note it."""
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+"""The databases Merkwacht stores to (SQLAlchemy backend names); the config refuses any other URL."""
+
 MatchKind = Literal["term", "hashtag", "handle"]
 """How a brand was found in a post."""
+
+
+class SourceKind(StrEnum):
+    """Where posts come from. A `StrEnum`, so it is stored and compared as its plain value."""
+
+    MASTODON = "mastodon"
+    DISCORD = "discord"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TimelineId:
+    """One timeline Merkwacht reads: a hashtag on a Mastodon-API server, or a Discord channel.
+
+    Its three parts are stored as the `source`, `origin` and `scope` columns of the cursor and health tables.
+    """
+
+    source: SourceKind
+    server: str
+    """The instance's base URL, or `discord` (a channel id is unique across Discord)."""
+    feed: str
+    """The hashtag (lower-case, without `#`), or the channel id."""
+
+    @property
+    def key(self) -> str:
+        """Its one-word name, used for scheduler jobs and `poll --source`: `mastodon:https://x#tag`."""
+        return f"{self.source.value}:{self.server}#{self.feed}"
+
+    @property
+    def label(self) -> str:
+        """In plain text: `mastodon.social #acme`, `Discord channel 1234`."""
+        if self.source is SourceKind.DISCORD:
+            return f"Discord channel {self.feed}"
+        return f"{self.server.split('://', 1)[-1]} #{self.feed}"
+
+    def __str__(self) -> str:
+        return self.key
+
+    @classmethod
+    def of(cls, source: str, server: str, feed: str) -> TimelineId:
+        """From stored column values (the source as text)."""
+        return cls(SourceKind(source), server, feed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +98,9 @@ class Post:
 
     uri: str
     """Globally unique identity: the ActivityPub `uri`, or a Discord message's jump URL."""
-    source: str
-    """`mastodon` or `discord`."""
+    source: SourceKind
     origin: str
-    """Where it was read: the instance base URL, or `discord:<guild>/<channel>`."""
+    """Where it was read, as a link target: the instance base URL, or `discord:<guild>/<channel>`."""
     remote_id: str
     """The id the origin uses for it; opaque, never compared or converted."""
     url: str
@@ -107,3 +151,58 @@ class AnalysedPost:
     post: Post
     matches: tuple[BrandMatch, ...] = ()
     analysis: Analysis | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostSummary:
+    """One stored post as a digest or an alert shows it: who, where, when, an excerpt and a link."""
+
+    uri: str
+    url: str
+    source: str
+    origin: str
+    author: str
+    created_at: datetime
+    text: str
+    spoiler_text: str = ""
+    sentiment: str | None = None
+    cx: str | None = None
+    replies: int = 0
+    boosts: int = 0
+    favourites: int = 0
+    followers: int = 0
+
+    @property
+    def engagement(self) -> int:
+        """All reactions together."""
+        return self.replies + self.boosts + self.favourites
+
+
+WatchKind = Literal["hashtag", "brand", "channel"]
+"""What a watch-list entry is about."""
+
+WatchState = Literal["active", "removed", "lapsed"]
+"""A run-time watch change: it adds its entry, removes it, or no longer applies (the config file changed it)."""
+
+WATCH_ABSENT = "absent"
+"""The fingerprint of a config entry the config does not have."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWatch:
+    """A run-time change as stored: what it is about, whether it adds or removes, and who made it when."""
+
+    kind: WatchKind
+    key: str
+    instance: str = ""
+    brand: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    state: WatchState = "active"
+    config_fingerprint: str | None = WATCH_ABSENT
+    changed_by: str = ""
+    changed_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether this row adds (rather than removes) its entry."""
+        return self.state == "active"

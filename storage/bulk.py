@@ -8,7 +8,8 @@ hands plain tuples to the driver:
 - PostgreSQL (psycopg 3): one short statement in `executemany`, which psycopg pipelines in one round trip and parses
   once. SQLAlchemy's own multi-row VALUES statement was so long that psycopg parsed it afresh for every batch, which
   was half the cost of storing.
-Other databases go through SQLAlchemy unchanged.
+Only these two databases are supported (`storage.db` refuses others); `bench/ingest.py` shows what the fast path
+pays on each (3,746 -> 6,175 posts/s on PostgreSQL when it was introduced).
 """
 
 from __future__ import annotations

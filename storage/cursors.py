@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.model import TimelineId
 from storage.bulk import conflict_insert
 from storage.models import PollCursorRow
 
@@ -21,15 +22,15 @@ class Cursor:
     backfill_done: bool = False
 
 
-def load_cursor(session: Session, source: str, origin: str, scope: str) -> Cursor:
+def load_cursor(session: Session, timeline: TimelineId) -> Cursor:
     """The stored position, or a blank one for a timeline never read."""
-    row = session.get(PollCursorRow, (source, origin, scope))
+    row = session.get(PollCursorRow, (timeline.source.value, timeline.server, timeline.feed))
     if row is None:
         return Cursor()
     return Cursor(row.newest_id, row.backfill_before, row.backfill_done)
 
 
-def save_cursor(session: Session, source: str, origin: str, scope: str, cursor: Cursor) -> None:
+def save_cursor(session: Session, timeline: TimelineId, cursor: Cursor) -> None:
     """Record the position; commits with whatever else the session holds."""
     # One upsert rather than a load and a flush: it runs once per stored page, so it is on the hot path.
     values = {
@@ -38,7 +39,7 @@ def save_cursor(session: Session, source: str, origin: str, scope: str, cursor: 
         "backfill_done": cursor.backfill_done,
         "updated_at": datetime.now(UTC),
     }
-    key = {"source": source, "origin": origin, "scope": scope}
+    key = {"source": timeline.source.value, "origin": timeline.server, "scope": timeline.feed}
     statement = conflict_insert(session, PollCursorRow.__table__).values(**key, **values)
     session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
 

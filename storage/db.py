@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.model import SUPPORTED_BACKENDS
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 64 * 1024
@@ -39,7 +41,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for a SQLite or PostgreSQL URL; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         database = make_url(url).database
@@ -68,6 +70,9 @@ class Database:
     """An engine with its session factory: the one handle the rest of Merkwacht passes around."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
+        backend = make_url(url).get_backend_name()
+        if backend not in SUPPORTED_BACKENDS:
+            raise ValueError(f"{backend!r} databases are not supported: Merkwacht stores to SQLite or PostgreSQL")
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
@@ -75,7 +80,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        """`sqlite`, `postgresql`, ..."""
+        """`sqlite` or `postgresql`."""
         return self.engine.dialect.name
 
     @contextmanager

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from bot.digest.model import PostSummary
+from bot.model import PostSummary
 from storage.models import MentionRow, PostRow, PostTagRow
 
 NEEDS_ANSWER = ("complaint", "question")

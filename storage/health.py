@@ -8,16 +8,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.model import TimelineId
 from storage.models import SourceHealthRow, SourceOutageRow
 
 
-def _row(session: Session, source: str, origin: str, scope: str) -> SourceHealthRow:
-    row = session.get(SourceHealthRow, (source, origin, scope))
+def _row(session: Session, timeline: TimelineId) -> SourceHealthRow:
+    row = session.get(SourceHealthRow, (timeline.source.value, timeline.server, timeline.feed))
     if row is None:
         row = SourceHealthRow(
-            source=source,
-            origin=origin,
-            scope=scope,
+            source=timeline.source.value,
+            origin=timeline.server,
+            scope=timeline.feed,
             consecutive_errors=0,
             total_errors=0,
             total_polls=0,
@@ -28,22 +29,22 @@ def _row(session: Session, source: str, origin: str, scope: str) -> SourceHealth
     return row
 
 
-def record_success(session: Session, source: str, origin: str, scope: str, *, new: int, skipped: int) -> float | None:
+def record_success(session: Session, timeline: TimelineId, *, new: int, skipped: int) -> float | None:
     """A poll went through: the error streak ends and the counters grow.
 
     Returns how many seconds the source had been failing when this ends an outage (which is then kept for the
     digest), else None.
     """
     now = datetime.now(UTC)
-    row = _row(session, source, origin, scope)
+    row = _row(session, timeline)
     recovered_after = None
     if row.failing_since is not None:
         recovered_after = (now - row.failing_since).total_seconds()
         session.add(
             SourceOutageRow(
-                source=source,
-                origin=origin,
-                scope=scope,
+                source=timeline.source.value,
+                origin=timeline.server,
+                scope=timeline.feed,
                 started_at=row.failing_since,
                 ended_at=now,
                 errors=row.consecutive_errors,
@@ -62,16 +63,14 @@ def record_success(session: Session, source: str, origin: str, scope: str, *, ne
 
 def record_failure(
     session: Session,
-    source: str,
-    origin: str,
-    scope: str,
+    timeline: TimelineId,
     error: str,
     *,
     kind: str | None = None,
 ) -> int:
     """A poll failed; returns how many times in a row it has now failed. Its backoff is the caller's to set."""
     now = datetime.now(UTC)
-    row = _row(session, source, origin, scope)
+    row = _row(session, timeline)
     row.total_polls += 1
     row.total_errors += 1
     row.consecutive_errors += 1
@@ -86,18 +85,16 @@ def all_health(session: Session) -> list[SourceHealthRow]:
     return list(session.scalars(select(SourceHealthRow).order_by(SourceHealthRow.source, SourceHealthRow.origin)))
 
 
-def set_backoff(session: Session, source: str, origin: str, scope: str, until: datetime | None) -> None:
+def set_backoff(session: Session, timeline: TimelineId, until: datetime | None) -> None:
     """Note until when a failing source is left alone (shown by health and metrics; the scheduler enforces it)."""
-    _row(session, source, origin, scope).backoff_until = until
+    _row(session, timeline).backoff_until = until
 
 
 @dataclass(frozen=True, slots=True)
 class Outage:
     """A time a source could not be read: ended (`ended_at` set) or still going on."""
 
-    source: str
-    origin: str
-    scope: str
+    timeline: TimelineId
     started_at: datetime
     ended_at: datetime | None
     errors: int
@@ -115,11 +112,11 @@ def outages(session: Session, since: datetime, *, min_duration: timedelta = time
     """
     now = datetime.now(UTC)
     found = [
-        Outage(r.source, r.origin, r.scope, r.started_at, r.ended_at, r.errors, r.last_error)
+        Outage(TimelineId.of(r.source, r.origin, r.scope), r.started_at, r.ended_at, r.errors, r.last_error)
         for r in session.scalars(select(SourceOutageRow).where(SourceOutageRow.ended_at >= since))
     ]
     found += [
-        Outage(r.source, r.origin, r.scope, r.failing_since, None, r.consecutive_errors, r.last_error)
+        Outage(TimelineId.of(r.source, r.origin, r.scope), r.failing_since, None, r.consecutive_errors, r.last_error)
         for r in session.scalars(select(SourceHealthRow).where(SourceHealthRow.failing_since.is_not(None)))
         if r.failing_since is not None
     ]

@@ -25,6 +25,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.model import TimelineId
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -192,6 +194,11 @@ class SourceHealthRow(Base):
     """How a source has been doing: its last success and error, and whether it is backing off."""
 
     __tablename__ = "source_health"
+
+    @property
+    def timeline(self) -> TimelineId:
+        """Which timeline this row is about."""
+        return TimelineId.of(self.source, self.origin, self.scope)
 
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
     origin: Mapped[str] = mapped_column(String(255), primary_key=True)

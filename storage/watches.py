@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from bot.watch.watchlist import StoredWatch
+from bot.model import StoredWatch
 from storage.models import WatchChangeRow, WatchRow
 
 

@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.cli.context import Context
 from bot.cli.watch import watch
-from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
 from bot.ops.logs import setup_logging
 from bot.ops.memory import freeze_startup_objects, tune_heap
@@ -45,24 +46,6 @@ CSV_COLUMNS = (
     "cx",
     "topics",
 )
-
-
-class Context:
-    """What every subcommand needs: where the config is, loaded on first use."""
-
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        """The validated config; a bad one ends the command with the problems listed."""
-        if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as exc:
-                raise click.ClickException(f"the config cannot be used:\n{exc}") from None
-        return self._config
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -94,6 +77,8 @@ def run(ctx: Context) -> None:
     from bot.daemon.app import Application
 
     _apply_config_log_format(ctx.config)
+    if ctx.config.ops.tune_heap and not tune_heap():
+        logging.getLogger(__name__).warning("[ops] tune_heap is set, but this C library has no such settings")
     app = Application(ctx.config)
     freeze_startup_objects()
     asyncio.run(app.run())
@@ -112,7 +97,6 @@ def _apply_config_log_format(config: Config) -> None:
 def poll(ctx: Context, sources: Sequence[str]) -> None:
     """Poll every source once, print a line per source, and exit (non-zero if any failed)."""
     from bot.daemon.app import Application
-    from bot.daemon.outcomes import timeline_key
 
     app = Application(ctx.config)
     timelines = app.select(sources)
@@ -132,7 +116,7 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
 
         async def poll_all() -> list[Any]:
             async def one(timeline: Any) -> Any:
-                task = progress.add_task(timeline_key(timeline), total=None)
+                task = progress.add_task(timeline.id.key, total=None)
                 try:
                     return await app.poll(timeline, lambda n, _pages: progress.update(task, completed=n))
                 finally:
@@ -148,7 +132,7 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
         deferred = result.error_kind == "deferred"
         errors = 0 if result.ok or deferred else 1
         line = (
-            f"{timeline_key(timeline)}: {result.new} new, {result.duplicate} duplicate, "
+            f"{timeline.id.key}: {result.new} new, {result.duplicate} duplicate, "
             f"{result.skipped} skipped, {errors} errors"
         )
         if deferred:
@@ -256,14 +240,17 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
     from bot.digest.deliver import DigestService
     from bot.discord.connection import DiscordConnection
     from bot.discord.sink import DiscordSink
+    from bot.watch.live import LiveWatchList
     from storage.db import Database
 
     config = ctx.config
     target = day.date() if day else previous_local_day(datetime.now(UTC), config.zone)
     db = Database(config.storage.url)
+    # Brands and hashtags added or removed at run time count, as in the daemon's scheduled digest.
+    effective = LiveWatchList(db, config).effective_config
     try:
         if dry_run:
-            service = DigestService(config, db)
+            service = DigestService(effective, db)
             prepared, payloads = service.payloads(target, config.discord.digest_channel)
             if chart and prepared.chart:
                 chart.write_bytes(prepared.chart)
@@ -287,7 +274,7 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
                 "use --dry-run to see the digest without sending it"
             )
         connection = DiscordConnection(token, config.discord.api_base)
-        service = DigestService(config, db, DiscordSink(connection, retries=config.discord.digest_retries))
+        service = DigestService(effective, db, DiscordSink(connection, retries=config.discord.digest_retries))
 
         async def send() -> Any:
             try:
@@ -356,7 +343,6 @@ cli.add_command(watch)
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    tune_heap()
     cli.main(args=list(argv) if argv is not None else None, prog_name="merkwacht")
 
 

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli.context import Context
 from bot.watch.service import Change, WatchError, WatchService, cli_actor
-
-if TYPE_CHECKING:
-    from bot.cli.main import Context
 
 T = TypeVar("T")
 

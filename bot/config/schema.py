@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.config.durations import DurationError, parse_duration
 from bot.config.tomlpos import locate_key
+from bot.model import SUPPORTED_BACKENDS
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 """Where the CLI looks when neither `--config` nor `MERKWACHT_CONFIG` is given."""
@@ -141,10 +142,15 @@ class StorageConfig(_Section):
         if "://" not in value:
             raise ValueError(f"{value!r} is not an SQLAlchemy URL like 'sqlite:///merkwacht.db'")
         try:
-            password = make_url(value).password
+            url = make_url(value)
         except ArgumentError:
             raise ValueError(f"{value!r} is not an SQLAlchemy URL like 'sqlite:///merkwacht.db'") from None
-        if password:
+        if url.get_backend_name() not in SUPPORTED_BACKENDS:
+            raise ValueError(
+                f"{url.get_backend_name()!r} databases are not supported: use SQLite ('sqlite:///merkwacht.db') or "
+                "PostgreSQL ('postgresql://user@host/db', with `pip install merkwacht[postgres]`)"
+            )
+        if url.password:
             raise ValueError(
                 "the URL holds a password, and secrets never go in the config file: remove it and set PGPASSWORD "
                 "(or use ~/.pgpass), which PostgreSQL's client reads by itself"
@@ -303,6 +309,8 @@ class OpsConfig(_Section):
     """The most one poll of one timeline may take, all pages together; a hung server then fails only that poll."""
     backoff_max: Duration = timedelta(hours=1)
     """The longest wait before retrying a source that keeps failing."""
+    tune_heap: bool = False
+    """Opt-in: fix glibc's heap pad (4 MiB) and mmap threshold (32 MiB) at `run` (see docs/operations.md)."""
 
     @field_validator("http_host")
     @classmethod
@@ -364,6 +372,13 @@ class Config(_Section):
         tags = [*self.mastodon.hashtags, *instance.hashtags]
         for brand in self.brands:
             tags.extend(brand.hashtags)
+        return list(dict.fromkeys(tags))
+
+    def own_hashtags(self) -> list[str]:
+        """Hashtags watched for their own sake, not as a brand's: global and per-instance, without duplicates."""
+        tags = list(self.mastodon.hashtags)
+        for instance in self.mastodon.instances:
+            tags += instance.hashtags
         return list(dict.fromkeys(tags))
 
 

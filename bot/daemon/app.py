@@ -11,20 +11,25 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
-from bot.daemon.outcomes import PollOutcomes, timeline_key
+from bot.daemon.outcomes import PollOutcomes
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
+from bot.discord.commands import BotServices
 from bot.discord.connection import DiscordConnection
+from bot.discord.gateway import start_gateway
 from bot.discord.sink import DiscordSink
 from bot.ingest.ingestor import Ingestor, PollResult, Progress
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
 from bot.ingest.refresh import EngagementRefresher, RefreshResult
+from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
+from bot.ops.failures import FailureLog
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
@@ -34,6 +39,8 @@ from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.ratelimit import RequestBudget
 from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
 from bot.watch.live import LiveWatchList
+from bot.watch.service import WatchService
+from bot.watch.status import status_lines
 from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
@@ -63,13 +70,14 @@ def first_round_offsets(timelines: Sequence[Timeline], interval: float) -> list[
     within one `interval`."""
     counts: dict[str, int] = {}
     for timeline in timelines:
-        counts[timeline.origin] = counts.get(timeline.origin, 0) + 1
+        counts[timeline.id.server] = counts.get(timeline.id.server, 0) + 1
     seen: dict[str, int] = {}
     out = []
     for timeline in timelines:
-        index = seen.get(timeline.origin, 0)
-        seen[timeline.origin] = index + 1
-        out.append((timeline, min(index * FIRST_ROUND_GAP, interval * index / counts[timeline.origin])))
+        server = timeline.id.server
+        index = seen.get(server, 0)
+        seen[server] = index + 1
+        out.append((timeline, min(index * FIRST_ROUND_GAP, interval * index / counts[server])))
     return out
 
 
@@ -90,15 +98,18 @@ class Application:
         self._clock = clock
         """Wall-clock time for the request budgets (tests pass one they can move forward)."""
         self.db = db or Database(config.storage.url)
+        self.metrics = Metrics()
+        self.failures = FailureLog(log, lambda stage, error: self.metrics.stage_failures.labels(stage, error).inc())
+        """Failures a stage survives (an analysis that raised), logged once per kind and counted in /metrics."""
         self.pipeline = Pipeline(
             BrandMatcher(config.brands),
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
+            failures=self.failures,
         )
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
         self.scheduler: AsyncIOScheduler | None = None
-        self.metrics = Metrics()
         interval = config.schedule.poll_interval.total_seconds()
         self.backoff = BackoffPolicy(base=interval, cap=max(config.ops.backoff_max.total_seconds(), interval))
         self.ingestor = Ingestor(
@@ -118,13 +129,17 @@ class Application:
         self.discord = DiscordConnection(discord_token, config.discord.api_base) if discord_token else None
         """The REST client shared by the channel timelines and the digest; None without a token (Mastodon only)."""
         sink = DiscordSink(self.discord, retries=config.discord.digest_retries) if self.discord else None
-        self.digests = DigestService(config, self.db, sink)
+        self.digests = DigestService(self.effective_config, self.db, sink)
+        self._polled: dict[TimelineId, Timeline] = {}
+        """The timelines that have a poll job now, by id (the job's id is `TimelineId.key`)."""
+        self._refreshed: set[str] = set()
         self.coverage: CoverageScheduler | None = None
         """The adaptive scheduler of Mastodon timelines (`schedule.strategy = "adaptive"`); None on fixed intervals."""
         if config.schedule.strategy == "adaptive":
             self.coverage = CoverageScheduler(
                 self.poll, self._budgets.get, config.schedule, metrics=self.metrics, clock=clock
             )
+        """The instances that have an engagement refresh job now."""
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
@@ -158,6 +173,10 @@ class Application:
         """The effective watch list (config plus run-time changes); a brand change rebuilds the matcher."""
         return self._use(self.watches.current())
 
+    def effective_config(self) -> Config:
+        """The configuration in force now (the file's with run-time changes): what every job reads."""
+        return self.watchlist().config
+
     def _use(self, watchlist: EffectiveWatchList) -> EffectiveWatchList:
         if watchlist.config.brands != self._matcher_brands:
             self.pipeline.matcher = BrandMatcher(watchlist.config.brands)
@@ -171,33 +190,36 @@ class Application:
             return
         timelines = self._timelines(self._use(changed))
         if self.coverage is not None:
-            self.coverage.sync([t for t in timelines if t.source == "mastodon"])
-            timelines = [t for t in timelines if t.source != "mastodon"]
-        wanted = {timeline_key(t): t for t in timelines}
-        for job in scheduler.get_jobs():
-            if job.id.startswith(("mastodon:", "discord:")) and job.id not in wanted:
-                scheduler.remove_job(job.id)
-                log.info("stopped polling %s: the watch list changed", job.id)
-        added = [t for key, t in wanted.items() if scheduler.get_job(key) is None]
+            self.coverage.sync([t for t in timelines if self._adaptive(t)])
+            timelines = [t for t in timelines if not self._adaptive(t)]
+        wanted = {t.id: t for t in timelines}
+        for timeline_id in [i for i in self._polled if i not in wanted]:
+            del self._polled[timeline_id]
+            if scheduler.get_job(timeline_id.key) is not None:
+                scheduler.remove_job(timeline_id.key)
+            log.info("stopped polling %s: the watch list changed", timeline_id)
+        added = [t for timeline_id, t in wanted.items() if timeline_id not in self._polled]
         postponed = self._first_runs() if added else {}
         for timeline in added:
             self._add_poll_job(scheduler, timeline, postponed)
-            log.info("started polling %s: the watch list changed", timeline_key(timeline))
+            log.info("started polling %s: the watch list changed", timeline.id)
+        self._schedule_refreshes(scheduler, changed.config)
 
     def select(self, sources: Sequence[str] = ()) -> list[Timeline]:
         """The timelines whose key contains any of `sources` (all of them when none is given)."""
         timelines = self.timelines()
         if not sources:
             return timelines
-        return [t for t in timelines if any(s.casefold() in timeline_key(t).casefold() for s in sources)]
+        return [t for t in timelines if any(s.casefold() in t.id.key.casefold() for s in sources)]
 
     async def poll(self, timeline: Timeline, progress: Progress | None = None) -> PollResult:
         """Poll one timeline, log and count what it did, and postpone its next poll while it keeps failing."""
         started = time.monotonic()
         self._track(asyncio.current_task())
-        backfill = self.config.discord.backfill if timeline.source == "discord" else self.config.mastodon.backfill
+        discord = timeline.id.source is SourceKind.DISCORD
+        backfill = self.config.discord.backfill if discord else self.config.mastodon.backfill
         result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
-        self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.origin))
+        self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.id.server))
         return result
 
     def _first_runs(self) -> dict[str, datetime]:
@@ -205,7 +227,7 @@ class Application:
         # cannot hammer an instance that is down.
         with self.db.transaction() as session:
             return {
-                f"{row.source}:{row.origin}#{row.scope}": row.backoff_until
+                row.timeline.key: row.backoff_until
                 for row in all_health(session)
                 if row.backoff_until is not None
             }
@@ -220,24 +242,33 @@ class Application:
         timelines = self.timelines()
         if self.coverage is not None:
             # Mastodon timelines follow the adaptive plan; Discord channels keep their interval jobs.
-            mastodon = [t for t in timelines if t.source == "mastodon"]
-            self.coverage.sync(mastodon)
-            for timeline in mastodon:
-                if timeline_key(timeline) in postponed:
-                    self.coverage.postpone(timeline, postponed[timeline_key(timeline)].timestamp())
-            timelines = [t for t in timelines if t.source != "mastodon"]
+            adaptive = [t for t in timelines if self._adaptive(t)]
+            self.coverage.sync(adaptive)
+            for timeline in adaptive:
+                if timeline.id.key in postponed:
+                    self.coverage.postpone(timeline, postponed[timeline.id.key].timestamp())
+            timelines = [t for t in timelines if not self._adaptive(t)]
         # Spread from the start: 200 first polls fired in the same second were a thundering herd. Each instance's
         # timelines start one per FIRST_ROUND_GAP (its budget's pace), within one interval.
         for timeline, offset in first_round_offsets(timelines, self.config.schedule.poll_interval.total_seconds()):
             self._add_poll_job(scheduler, timeline, postponed, offset=offset)
+        self._schedule_refreshes(scheduler, self.effective_config())
+        self._schedule_digest(scheduler)
+
+    def _schedule_refreshes(self, scheduler: AsyncIOScheduler, config: Config) -> None:
+        # One engagement refresh per instance of the effective config, run-time instances included.
         refresh = self.config.mastodon.refresh_interval.total_seconds()
-        for instance in self.config.mastodon.instances:
+        wanted = {instance.url for instance in config.mastodon.instances}
+        for url in self._refreshed - wanted:
+            if scheduler.get_job(f"refresh:{url}") is not None:
+                scheduler.remove_job(f"refresh:{url}")
+        for url in sorted(wanted - self._refreshed):
             scheduler.add_job(
                 self.refresh_engagement, IntervalTrigger(seconds=refresh, jitter=int(refresh / 10) or None),
-                args=[instance.url], id=f"refresh:{instance.url}", name=f"refresh engagement on {instance.url}",
+                args=[url], id=f"refresh:{url}", name=f"refresh engagement on {url}",
                 max_instances=1, coalesce=True, misfire_grace_time=max(1, int(refresh)), replace_existing=True,
             )
-        self._schedule_digest(scheduler)
+        self._refreshed = wanted
 
     def _schedule_digest(self, scheduler: AsyncIOScheduler) -> None:
         settings = self.config.discord
@@ -276,9 +307,13 @@ class Application:
 
     async def refresh_engagement(self, instance_url: str) -> RefreshResult:
         """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
+        self.watchlist()  # the matcher follows run-time brand changes before posts are matched again
         refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
         client = self.mastodon_client(instance_url)
         return await refresher.refresh(client, instance_url, self.budget(instance_url))
+
+    def _adaptive(self, timeline: Timeline) -> bool:
+        return self.coverage is not None and timeline.id.source is SourceKind.MASTODON
 
     def _add_poll_job(
         self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime], offset: float = 0.0
@@ -286,16 +321,17 @@ class Application:
         interval = self.config.schedule.poll_interval.total_seconds()
         jitter = int(self.config.schedule.poll_jitter.total_seconds())
         now = datetime.now(UTC) + timedelta(seconds=offset)
+        self._polled[timeline.id] = timeline
         scheduler.add_job(
             self.poll,
             IntervalTrigger(seconds=interval, jitter=jitter or None),
             args=[timeline],
-            id=timeline_key(timeline),
-            name=f"poll {timeline_key(timeline)}",
+            id=timeline.id.key,
+            name=f"poll {timeline.id.key}",
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(interval)),
-            next_run_time=max(now, postponed.get(timeline_key(timeline), now)),
+            next_run_time=max(now, postponed.get(timeline.id.key, now)),
             replace_existing=True,
         )
 
@@ -329,10 +365,9 @@ class Application:
         )
         scheduler.start()
         log.info("merkwacht is running: %d jobs", len(scheduler.get_jobs()))
-        from bot.discord.gateway import start_gateway
-
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
-        gateway = start_gateway(self)
+        gateway = start_gateway(self.bot_services(), self.config.discord,
+                                watch_channels=bool(self.watches.cached().channels))
         coverage = asyncio.create_task(self.coverage.run(stop)) if self.coverage is not None else None
         try:
             await stop.wait()
@@ -352,6 +387,18 @@ class Application:
             if self.discord is not None:
                 await self.discord.close()
             self.close()
+
+    def bot_services(self) -> BotServices:
+        """What the slash commands may use: the watch list, the digest (on the effective config), the status."""
+
+        def digests(client: discord.Client) -> DigestService:
+            sink = DiscordSink(DiscordConnection.attached(client), retries=self.config.discord.digest_retries)
+            return DigestService(self.effective_config, self.db, sink)
+
+        async def status() -> list[str]:
+            return await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
+
+        return BotServices(WatchService(self.db, self.config), digests, status)
 
     def _track(self, task: asyncio.Task[Any] | None) -> None:
         # APScheduler runs each job as a task named after its executor, not after the job: keep our own list.

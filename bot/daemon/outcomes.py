@@ -20,11 +20,6 @@ from bot.sources.mastodon.ratelimit import RequestBudget
 log = logging.getLogger(__name__)
 
 
-def timeline_key(timeline: Timeline) -> str:
-    """A stable name for a timeline, used as job id and in `poll --source`: `mastodon:https://x#tag`."""
-    return f"{timeline.source}:{timeline.origin}#{timeline.scope}"
-
-
 class PollOutcomes:
     """Metrics, logs and job postponement for poll results; remembers which outages were already alerted."""
 
@@ -48,7 +43,7 @@ class PollOutcomes:
     def _count(
         self, timeline: Timeline, result: PollResult, seconds: float, budget: RequestBudget | None
     ) -> None:
-        m, src, origin, scope = self.metrics, timeline.source, timeline.origin, timeline.scope
+        m, src, origin, scope = self.metrics, timeline.id.source.value, timeline.id.server, timeline.id.feed
         m.poll_duration.labels(src, origin).observe(seconds)
         if result.new:
             m.posts_ingested.labels(src, origin).inc(result.new)
@@ -66,12 +61,12 @@ class PollOutcomes:
             m.paging_used.labels(origin).set(budget.paging_used())
 
     def _report_success(self, timeline: Timeline, result: PollResult) -> None:
-        key = timeline_key(timeline)
+        key = timeline.id.key
         if result.recovered_after is not None:
             down = format_duration(timedelta(seconds=round(result.recovered_after)))
             log.warning("%s works again after %s down", key, down)
         self._alerted.discard(key)
-        self._alerted.discard(f"unauthorized:{timeline.origin}")
+        self._alerted.discard(f"unauthorized:{timeline.id.server}")
         log.info(
             "polled %s: %d new, %d duplicate, %d skipped (opt-out), %d pages",
             key,
@@ -82,7 +77,7 @@ class PollOutcomes:
         )
 
     def _back_off(self, timeline: Timeline, result: PollResult) -> None:
-        key = timeline_key(timeline)
+        key = timeline.id.key
         now = datetime.now(UTC)
         # A failure's backoff was stored with it; a deferred poll (our own budget) is postponed without a record.
         until = result.backoff_until
@@ -99,15 +94,18 @@ class PollOutcomes:
         if result.error_kind == "deferred":
             log.debug("%s: request budget spent, next poll in %s", key, when)
             return
-        self.metrics.backoff_until.labels(timeline.source, timeline.origin, timeline.scope).set(until.timestamp())
-        alert = f"unauthorized:{timeline.origin}" if result.error_kind == "unauthorized" else key
+        timeline_id = timeline.id
+        self.metrics.backoff_until.labels(timeline_id.source.value, timeline_id.server, timeline_id.feed).set(
+            until.timestamp()
+        )
+        alert = f"unauthorized:{timeline.id.server}" if result.error_kind == "unauthorized" else key
         if alert not in self._alerted and result.error_kind == "unauthorized":
             self._alerted.add(alert)
             log.error(
                 "%s refused the access token (401): it was revoked or has expired. Set a new one (token_env/"
                 "token_file of this instance) and restart; its timelines are retried up to every %s meanwhile. "
                 "This is reported once until it works again.",
-                timeline.origin,
+                timeline.id.server,
                 format_duration(timedelta(seconds=self.backoff.cap)),
             )
         elif alert not in self._alerted:

@@ -150,7 +150,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
         console.print(f"{written} posts written before Merkwacht starts; it backfills the last 24h on its first poll")
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
         console.print(
-            f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.scope}" for t in app.timelines())
+            f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.id.feed}" for t in app.timelines())
         )
         asyncio.run(_run_cycles(app, server, cycles, console))
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
@@ -160,7 +160,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
 
             for health in all_health(session):
                 console.print(
-                    f"[dim]{health.origin} #{health.scope}: {health.total_polls} polls, {health.posts_new} new, "
+                    f"[dim]{health.timeline.label}: {health.total_polls} polls, {health.posts_new} new, "
                     f"{health.posts_skipped} skipped (author opted out), {health.total_errors} errors[/]"
                 )
         deliver_and_show(app, discord_fake, output_dir, console)

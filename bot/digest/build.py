@@ -42,9 +42,7 @@ def source_gaps(session: Session, start: datetime, end: datetime) -> list[Source
         if outage.started_at >= end:
             continue
         gaps.append(
-            SourceGap(
-                outage.source, outage.origin, outage.scope, outage.started_at, outage.ended_at, outage.errors
-            )
+            SourceGap(outage.timeline, outage.started_at, outage.ended_at, outage.errors)
         )
     return gaps
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
@@ -48,14 +48,17 @@ class Prepared:
         return []
 
 
+DeliveryStatus = Literal["sent", "already_sent", "failed"]
+"""What one delivery did: sent it now, found it sent before (and sent nothing), or gave up for this run."""
+
+
 @dataclass(slots=True)
 class Delivery:
     """What delivering one digest did."""
 
     day: date
     channel_id: int
-    status: str
-    """`sent`, `already_sent` or `failed`."""
+    status: DeliveryStatus
     message_ids: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -63,28 +66,27 @@ class Delivery:
 class DigestService:
     """Everything about the daily digest that the daemon, the CLI and the demo share."""
 
-    def __init__(self, config: Config, db: Database, sink: MessageSink | None = None) -> None:
-        self.config = config
+    def __init__(self, config: Callable[[], Config], db: Database, sink: MessageSink | None = None) -> None:
+        self._config = config
         self.db = db
         self.sink = sink
+
+    @property
+    def config(self) -> Config:
+        """The effective configuration now (file and run-time changes): its brands and hashtags make the digest."""
+        return self._config()
 
     @property
     def zone(self) -> ZoneInfo:
         """The configured time zone, which defines a day."""
         return self.config.zone
 
-    def watched_tags(self) -> list[str]:
-        """Hashtags watched for their own sake, not a brand's."""
-        tags = list(self.config.mastodon.hashtags)
-        for instance in self.config.mastodon.instances:
-            tags += instance.hashtags
-        return list(dict.fromkeys(tags))
-
     def build(self, day: date) -> Digest:
-        """The digest data for local `day`."""
+        """The digest data for local `day`, for the brands and hashtags watched now."""
+        config = self.config
         with self.db.transaction() as session:
-            return build_digest(session, day, zone=self.zone, brands=[b.name for b in self.config.brands],
-                                watched_tags=self.watched_tags())
+            return build_digest(session, day, zone=config.zone, brands=[b.name for b in config.brands],
+                                watched_tags=config.own_hashtags())
 
     def prepare(self, day: date, *, chart: bool = True) -> Prepared:
         """Query, render and chart the digest for `day` (blocking; run it in a thread from asyncio)."""

@@ -5,33 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from bot.model import PostSummary, TimelineId
+
 SENTIMENTS: tuple[str, ...] = ("positive", "neutral", "negative", "unknown")
 """Sentiment buckets in display order; `unknown` holds posts the analysis has not labelled."""
-
-
-@dataclass(frozen=True, slots=True)
-class PostSummary:
-    """One post as the digest shows it: who, where, when, an excerpt and a link."""
-
-    uri: str
-    url: str
-    source: str
-    origin: str
-    author: str
-    created_at: datetime
-    text: str
-    spoiler_text: str = ""
-    sentiment: str | None = None
-    cx: str | None = None
-    replies: int = 0
-    boosts: int = 0
-    favourites: int = 0
-    followers: int = 0
-
-    @property
-    def engagement(self) -> int:
-        """All reactions together."""
-        return self.replies + self.boosts + self.favourites
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +45,7 @@ class BrandDigest:
 class SourceGap:
     """A source that could not be read during part of the digest's day, so its numbers may be low."""
 
-    source: str
-    """`mastodon` or `discord`."""
-    origin: str
-    """The instance URL, or `discord`."""
-    scope: str
-    """The hashtag, or the Discord channel id."""
+    timeline: TimelineId
     started_at: datetime
     ended_at: datetime | None
     """None while it is still down."""
@@ -82,9 +54,7 @@ class SourceGap:
     @property
     def name(self) -> str:
         """In plain text: `mastodon.social #acme`, `Discord channel 1234`."""
-        if self.source == "discord":
-            return f"Discord channel {self.scope}"
-        return f"{self.origin.split('://', 1)[-1]} #{self.scope}"
+        return self.timeline.label
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.digest import chunk
-from bot.digest.model import BrandDigest, Digest, PostSummary, SourceGap
+from bot.digest.model import BrandDigest, Digest, SourceGap
+from bot.model import PostSummary, SourceKind
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 """`allowed_mentions` that let nothing ping: no users, roles, @everyone or @here."""
@@ -155,8 +156,8 @@ def source_label(origin: str) -> str:
 
 def gap_label(gap: SourceGap) -> str:
     """Which source was down, in Markdown: `mastodon.social #acme`, or the Discord channel by its name."""
-    if gap.source == "discord":
-        return channel_mention(gap.scope) or escape(gap.name)
+    if gap.timeline.source is SourceKind.DISCORD:
+        return channel_mention(gap.timeline.feed) or escape(gap.name)
     return escape(gap.name)
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.config import DiscordConfig
 from bot.discord.commands import AdminTree, BotServices, build_commands
-
-if TYPE_CHECKING:
-    from bot.daemon.app import Application
+from bot.discord.connection import use_api_base
+from bot.ops.backoff import BackoffPolicy
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +56,15 @@ class CommandBot(discord.Client):
                 log.info("Discord: %d slash commands ready in server %s", len(synced), guild_id)
 
 
-async def run_gateway(make_bot: Callable[[], CommandBot], token: str, *, retry_cap: float = 300.0) -> None:
+RECONNECT_BACKOFF = BackoffPolicy(base=5.0, cap=300.0)
+"""Between two gateway starts after a failure that discord.py's own reconnecting did not absorb."""
+
+
+async def run_gateway(
+    make_bot: Callable[[], CommandBot], token: str, *, backoff: BackoffPolicy = RECONNECT_BACKOFF
+) -> None:
     """Keep a bot connected until cancelled; gives up only on a bad token or intents the portal has not allowed."""
-    delay = 5.0
+    failures = 0
     while True:
         bot = make_bot()  # a closed client cannot start again
         try:
@@ -77,34 +82,16 @@ async def run_gateway(make_bot: Callable[[], CommandBot], token: str, *, retry_c
             raise
         except Exception:
             # discord.py reconnects by itself on network errors; this is for whatever escapes it.
+            failures += 1
+            delay = backoff.delay(failures)
             log.exception("Discord gateway stopped; reconnecting in %.0fs (polling is not affected)", delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, retry_cap)
 
 
-def services_for(app: Application) -> BotServices:
-    """The commands' services, on the daemon's database and config."""
-    from bot.digest.deliver import DigestService
-    from bot.discord.connection import DiscordConnection
-    from bot.discord.sink import DiscordSink
-    from bot.watch.service import WatchService
-    from bot.watch.status import status_lines
-
-    def digests(client: discord.Client) -> DigestService:
-        sink = DiscordSink(DiscordConnection.attached(client), retries=app.config.discord.digest_retries)
-        return DigestService(app.watches.current().config, app.db, sink)
-
-    async def status() -> list[str]:
-        return await asyncio.to_thread(lambda: status_lines(app.db, app.watches.current()))
-
-    return BotServices(WatchService(app.db, app.config), digests, status)
-
-
-def start_gateway(app: Application) -> asyncio.Task[None] | None:
+def start_gateway(
+    services: BotServices, settings: DiscordConfig, *, watch_channels: bool
+) -> asyncio.Task[None] | None:
     """Start the slash-command client beside the polls, when a token and `[discord] guild_ids` are configured."""
-    from bot.discord.connection import use_api_base
-
-    settings = app.config.discord
     if not settings.guild_ids:
         log.info("Discord slash commands are off: no [discord] guild_ids")
         return None
@@ -113,8 +100,6 @@ def start_gateway(app: Application) -> asyncio.Task[None] | None:
         log.warning("Discord slash commands are off: no token in %s", settings.token_env or settings.token_file)
         return None
     use_api_base(settings.api_base)
-    services = services_for(app)
-    watch_channels = bool(app.watches.cached().channels)
     return asyncio.create_task(
         run_gateway(lambda: CommandBot(services, settings.guild_ids, watch_channels=watch_channels), token),
         name="discord gateway",

@@ -19,6 +19,7 @@ import discord
 from discord.http import Route
 
 from bot.discord.connection import DiscordConnection
+from bot.ops.backoff import BackoffPolicy
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ def describe(exc: BaseException, channel_id: int) -> DeliveryError:
     raise exc
 
 
+SEND_BACKOFF = BackoffPolicy(base=2.0, cap=60.0)
+"""Between two tries of one message: 2 s, then up to 4, 8, 16 s (discord.py already waits out 429s by itself)."""
+
+
 class DiscordSink:
     """Sends message payloads to channels, retrying transient failures with exponential backoff."""
 
@@ -67,7 +72,7 @@ class DiscordSink:
         connection: DiscordConnection,
         *,
         retries: int = 4,
-        backoff: float = 2.0,
+        backoff: BackoffPolicy = SEND_BACKOFF,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.connection = connection
@@ -84,7 +89,7 @@ class DiscordSink:
                 error = describe(exc, channel_id)
                 if error.permanent or attempt == self.retries:
                     raise error from exc
-                delay = self.backoff * 2**attempt
+                delay = self.backoff.delay(attempt + 1)
                 log.warning("posting to Discord channel %s failed (%s); retry %d/%d in %.0fs",
                             channel_id, error, attempt + 1, self.retries, delay)
                 await self._sleep(delay)

@@ -12,11 +12,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from bot.ingest.pipeline import Pipeline
-from bot.model import Post
+from bot.model import Post, TimelineId
 from bot.ops.backoff import BackoffPolicy
-from bot.sources.base import Page, SourceError, Timeline
+from bot.sources.base import Page, SourceError, SourceErrorKind, Timeline
 from storage.cursors import Cursor, load_cursor, save_cursor
 from storage.db import Database
 from storage.health import record_failure, record_success, set_backoff
@@ -31,6 +32,9 @@ posts, so batching halves the cost of a backfill; a crash loses nothing, the unc
 MAX_PAGES_PER_POLL = 250
 """A bound on one poll's requests (10,000 posts); the next poll goes on from the cursor, so nothing is skipped."""
 
+PollErrorKind = SourceErrorKind | Literal["internal"]
+"""Why a poll failed: the source's reason, or `internal` for a bug or a database failure on our side."""
+
 Progress = Callable[[int, int], None]
 """Called after each stored page with (posts stored so far, pages read so far)."""
 
@@ -39,16 +43,14 @@ Progress = Callable[[int, int], None]
 class PollResult:
     """What one poll of one timeline did."""
 
-    source: str
-    origin: str
-    scope: str
+    timeline: TimelineId
     new: int = 0
     duplicate: int = 0
     updated: int = 0
     skipped: int = 0
     pages: int = 0
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: PollErrorKind | None = None
     retry_after: float | None = None
     consecutive_errors: int = 0
     """Failures in a row of this timeline, this one included (0 after a success)."""
@@ -87,7 +89,7 @@ class Ingestor:
 
     async def poll(self, timeline: Timeline, *, backfill: timedelta, progress: Progress | None = None) -> PollResult:
         """Read `timeline` forward from its cursor (or back over `backfill` the first time) and store what is new."""
-        result = PollResult(timeline.source, timeline.origin, timeline.scope)
+        result = PollResult(timeline.id)
         try:
             await asyncio.wait_for(self._poll(timeline, backfill, result, progress), self.deadline)
         except TimeoutError:
@@ -97,7 +99,7 @@ class Ingestor:
             result.error, result.error_kind, result.retry_after = str(exc), exc.kind, exc.retry_after
         except Exception as exc:
             # A bug or a database failure must not kill the scheduler; it is logged with its traceback and counted.
-            log.exception("polling %s/%s failed", timeline.origin, timeline.scope)
+            log.exception("polling %s failed", timeline.id)
             result.error, result.error_kind = f"internal error: {exc!r}", "internal"
         await asyncio.to_thread(self._record_health, result)
         return result
@@ -201,7 +203,7 @@ class Ingestor:
 
     def _load(self, timeline: Timeline) -> Cursor:
         with self.db.transaction() as session:
-            return load_cursor(session, timeline.source, timeline.origin, timeline.scope)
+            return load_cursor(session, timeline.id)
 
     async def _store(self, timeline: Timeline, batch: _Batch, result: PollResult, progress: Progress | None) -> None:
         if batch.cursor is None:
@@ -217,7 +219,7 @@ class Ingestor:
             processed = self.pipeline.process(posts)
             with self.db.transaction() as session:
                 stored = store_posts(session, processed.posts)
-                save_cursor(session, timeline.source, timeline.origin, timeline.scope, cursor)
+                save_cursor(session, timeline.id, cursor)
             result.new += stored.new
             result.duplicate += stored.duplicate
             result.updated += stored.updated
@@ -241,16 +243,16 @@ class Ingestor:
         with self.db.transaction() as session:
             if result.ok:
                 result.recovered_after = record_success(
-                    session, result.source, result.origin, result.scope, new=result.new, skipped=result.skipped
+                    session, result.timeline, new=result.new, skipped=result.skipped
                 )
             else:
                 failures = record_failure(
-                    session, result.source, result.origin, result.scope, result.error or "", kind=result.error_kind
+                    session, result.timeline, result.error or "", kind=result.error_kind
                 )
                 delay = self.backoff.delay(failures, retry_after=result.retry_after, kind=result.error_kind)
                 result.consecutive_errors = failures
                 result.backoff_until = datetime.now(UTC) + timedelta(seconds=delay)
-                set_backoff(session, result.source, result.origin, result.scope, result.backoff_until)
+                set_backoff(session, result.timeline, result.backoff_until)
 
 
 class _Batch:

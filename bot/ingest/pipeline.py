@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.ingest.matching import BrandMatcher
 from bot.model import AnalysedPost, Analysis, Post
+from bot.ops.failures import FailureLog
+
+log = logging.getLogger(__name__)
 
 
 class PostAnalyser(Protocol):
@@ -29,10 +33,19 @@ class Processed:
 class Pipeline:
     """The per-post work between a source and storage; stateless, so one instance serves every poll."""
 
-    def __init__(self, matcher: BrandMatcher, analyser: PostAnalyser | None = None, *, respect_opt_outs: bool = True):
+    def __init__(
+        self,
+        matcher: BrandMatcher,
+        analyser: PostAnalyser | None = None,
+        *,
+        respect_opt_outs: bool = True,
+        failures: FailureLog | None = None,
+    ) -> None:
         self.matcher = matcher
         self.analyser = analyser
         self.respect_opt_outs = respect_opt_outs
+        self.failures = failures or FailureLog(log)
+        """Where an analysis that raised is reported; the post is then stored without analysis."""
 
     def process(self, posts: Iterable[Post]) -> Processed:
         """Match and analyse each post, leaving out those whose authors asked not to be indexed."""
@@ -45,6 +58,9 @@ class Pipeline:
             matches = self.matcher.match(post)
             analysis = None
             if self.analyser is not None:
-                analysis = self.analyser.analyse(post, tuple(dict.fromkeys(m.brand for m in matches)))
+                try:
+                    analysis = self.analyser.analyse(post, tuple(dict.fromkeys(m.brand for m in matches)))
+                except Exception as exc:  # one odd post must not stop a page; the failure is logged and counted
+                    self.failures.record("analysis", exc, what=post.uri)
             out.append(AnalysedPost(post, matches, analysis))
         return Processed(out, skipped)

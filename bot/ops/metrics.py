@@ -69,6 +69,10 @@ class Metrics:
         self.digest_errors = Counter(
             "merkwacht_digest_errors", "Digest sends that failed (they are retried).", ["channel"], registry=r,
         )
+        self.stage_failures = Counter(
+            "merkwacht_stage_failures", "Posts a stage could not handle and went on without (analysis, language "
+            "detection), by stage and error type; the first of each kind is logged.", ["stage", "error"], registry=r,
+        )
         self.scheduler_running = Gauge(
             "merkwacht_scheduler_running", "1 while the scheduler runs, else 0.", registry=r,
         )

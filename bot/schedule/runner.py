@@ -39,7 +39,7 @@ IDLE_WAKE = 5.0
 
 def timeline_id(timeline: Timeline) -> str:
     """The key a timeline is planned under (the daemon's job id format)."""
-    return f"{timeline.source}:{timeline.origin}#{timeline.scope}"
+    return timeline.id.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,8 @@ class CoverageScheduler:
             del self._timelines[key]
             self.planner.remove(key)
         for timeline in wanted.values():
-            self._rate(timeline.origin)
-        added = [(k, t.origin) for k, t in wanted.items() if k not in self._timelines]
+            self._rate(timeline.id.server)
+        added = [(k, t.id.server) for k, t in wanted.items() if k not in self._timelines]
         self._timelines.update(wanted)
         self.planner.add_many(added, now)
         self._wake.set()
@@ -116,7 +116,7 @@ class CoverageScheduler:
             timeline = self._timelines.get(key)
             if timeline is None:
                 continue
-            origin = timeline.origin
+            origin = timeline.id.server
             if self._in_flight.get(origin, 0) >= self.concurrency or self._blocked.get(origin, 0.0) > now:
                 continue
             budget = self._budget(origin)
@@ -129,14 +129,14 @@ class CoverageScheduler:
             if lag >= LATE_AFTER:
                 self.late += 1
             if self.metrics is not None:
-                self.metrics.poll_lag.labels(origin, timeline.scope).set(lag)
+                self.metrics.poll_lag.labels(origin, timeline.id.feed).set(lag)
             out.append(timeline)
         self._report_queues(now)
         return out
 
     async def run_one(self, timeline: Timeline, started: float) -> PollResult:
         """Poll one timeline that `ready` handed out, and plan its next poll from what it found."""
-        key, origin = timeline_id(timeline), timeline.origin
+        key, origin = timeline_id(timeline), timeline.id.server
         try:
             result = await self._poll(timeline)
         except BaseException:
@@ -165,7 +165,7 @@ class CoverageScheduler:
     def wake_in(self, now: float) -> float:
         """Seconds until a poll may become ready (a due time, a budget refill), at most IDLE_WAKE."""
         times = []
-        for origin in {t.origin for t in self._timelines.values()}:
+        for origin in {t.id.server for t in self._timelines.values()}:
             if self._in_flight.get(origin, 0) >= self.concurrency:
                 continue
             due = self.planner.next_due(origin)
@@ -198,8 +198,8 @@ class CoverageScheduler:
         """Per instance: timelines, polls queued (due, not started) and the slowest timeline's lag."""
         now = self._clock() if now is None else now
         out = []
-        for origin in sorted({t.origin for t in self._timelines.values()}):
-            keys = [k for k, t in self._timelines.items() if t.origin == origin and k in self.planner.timelines]
+        for origin in sorted({t.id.server for t in self._timelines.values()}):
+            keys = [k for k, t in self._timelines.items() if t.id.server == origin and k in self.planner.timelines]
             lags = {k: self.planner.lag(k, now) for k in keys}
             queued = sum(1 for k in keys if not self.planner.timelines[k].running and lags[k] > 0)
             slowest = max(lags, key=lambda k: lags[k], default=None)

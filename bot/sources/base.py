@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
-from bot.model import Post
+from bot.model import Post, TimelineId
+
+SourceErrorKind = Literal[
+    "network", "timeout", "rate_limited", "deferred", "unauthorized", "forbidden", "not_found", "server", "malformed"
+]
+"""Why a source could not be read; `deferred` means our own request budget is spent, so nothing was sent."""
 
 
 class SourceError(Exception):
     """A source could not be read this time; `kind` says why, for health, metrics and backoff."""
 
-    def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, kind: SourceErrorKind, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.kind = kind
-        """One of: network, timeout, rate_limited, deferred (our own request budget is spent), unauthorized,
-        forbidden, not_found, server, malformed."""
+        self.kind: SourceErrorKind = kind
         self.retry_after = retry_after
         """Seconds the server asked us to wait, when it said."""
 
@@ -50,18 +53,8 @@ class Timeline(Protocol):
     """A stream of posts that a cursor can resume: a hashtag on an instance, or a Discord channel."""
 
     @property
-    def source(self) -> str:
-        """`mastodon` or `discord`."""
-        ...
-
-    @property
-    def origin(self) -> str:
-        """The server or guild it lives on (an instance URL, `discord`)."""
-        ...
-
-    @property
-    def scope(self) -> str:
-        """What is read there: a hashtag, a channel id."""
+    def id(self) -> TimelineId:
+        """Which timeline this is: its cursor, health and scheduler job are keyed by it."""
         ...
 
     async def newer(self, after_id: str) -> Page:

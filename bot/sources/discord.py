@@ -14,7 +14,7 @@ import aiohttp
 import discord
 
 from bot.discord.connection import MESSAGE_CONTENT_HELP, DiscordConnection
-from bot.model import Author, Post
+from bot.model import Author, Post, SourceKind, TimelineId
 from bot.sources.base import Page, SourceError
 
 log = logging.getLogger(__name__)
@@ -48,24 +48,14 @@ def _has_body(message: dict[str, Any]) -> bool:
 class DiscordChannelTimeline:
     """The history of one watched channel; the digest's own messages and every bot's are left out."""
 
-    source = "discord"
-
     def __init__(self, connection: DiscordConnection, channel_id: int) -> None:
         self.connection = connection
         self.channel_id = channel_id
+        self.id = TimelineId(SourceKind.DISCORD, "discord", str(channel_id))
+        """Channels are told apart by their id; the posts read carry `discord:<guild>/<channel>` as origin."""
         self._guild_id: int | None = None
         self._channel_name = ""
         self._reported_content = False
-
-    @property
-    def origin(self) -> str:
-        """`discord`: channels are told apart by scope; posts carry `discord:<guild>/<channel>`."""
-        return "discord"
-
-    @property
-    def scope(self) -> str:
-        """The channel id."""
-        return str(self.channel_id)
 
     async def newer(self, after_id: str) -> Page:
         """Up to 100 messages right after `after_id`."""
@@ -130,7 +120,7 @@ class DiscordChannelTimeline:
         name = (message.get("member") or {}).get("nick") or author.get("global_name") or author.get("username", "")
         return Post(
             uri=jump_url(self._guild_id, self.channel_id, str(message["id"])),
-            source="discord",
+            source=SourceKind.DISCORD,
             origin=f"discord:{self._guild_id or 0}/{self.channel_id}",
             remote_id=str(message["id"]),
             url=jump_url(self._guild_id, self.channel_id, str(message["id"])),

@@ -41,6 +41,10 @@ class LiveWatchList:
         """The watch list now (one `max()` query when nothing changed)."""
         return self._load(force=False)[0]
 
+    def effective_config(self) -> Config:
+        """The effective configuration now: the file's with the run-time changes. Every consumer reads this one."""
+        return self.current().config
+
     def cached(self) -> EffectiveWatchList:
         """The watch list as last read, without asking the database (reads it the first time)."""
         with self._lock:

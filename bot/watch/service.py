@@ -17,11 +17,11 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from bot.config import BrandConfig, Config, DiscordConfig, MastodonInstance, normalise_hashtag
+from bot.model import StoredWatch
 from bot.watch.watchlist import (
     ABSENT,
     EffectiveWatchList,
     Kind,
-    StoredWatch,
     WatchEntry,
     brand_key,
     config_fingerprint,

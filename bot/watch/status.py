@@ -23,14 +23,15 @@ def status_lines(db: Database, watchlist: EffectiveWatchList, now: datetime | No
     """One line per watched source (last poll, errors), then the totals; read in one short transaction."""
     now = now or datetime.now(UTC)
     with db.sessions() as session:
-        health = {(h.source, h.origin, h.scope): h for h in all_health(session)}
+        health = {h.timeline: h for h in all_health(session)}
         posts = session.scalar(select(func.count()).select_from(PostRow)) or 0
         mentions = session.scalar(select(func.count(func.distinct(MentionRow.post_id)))) or 0
-    sources = [("mastodon", url, tag, f"#{tag} on {url}") for url, tag in watchlist.timelines]
-    sources += [("discord", "discord", str(c), f"channel {c}") for c in watchlist.channels]
+    sources = watchlist.timeline_ids
     lines = [f"Watching {len(sources)} source(s); {posts} posts stored, {mentions} mention a brand."]
-    for source, origin, scope, label in sources:
-        row = health.get((source, origin, scope))
+    for timeline in sources:
+        mastodon = timeline.source == "mastodon"
+        label = f"#{timeline.feed} on {timeline.server}" if mastodon else f"channel {timeline.feed}"
+        row = health.get(timeline)
         if row is None:
             lines.append(f"- {label}: not polled yet")
             continue

@@ -18,40 +18,20 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from bot.config import BrandConfig, Config, MastodonInstance
+from bot.model import WATCH_ABSENT, SourceKind, StoredWatch, TimelineId, WatchKind
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["hashtag", "brand", "channel"]
+Kind = WatchKind
 KINDS: tuple[Kind, ...] = ("hashtag", "brand", "channel")
-ABSENT = "absent"
-"""The fingerprint of a config entry the config does not have."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredWatch:
-    """A run-time change as stored: what it is about, whether it adds or removes, and who made it when."""
-
-    kind: Kind
-    key: str
-    instance: str = ""
-    brand: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    state: Literal["active", "removed", "lapsed"] = "active"
-    config_fingerprint: str | None = ABSENT
-    changed_by: str = ""
-    changed_at: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        """Whether this row adds (rather than removes) its entry."""
-        return self.state == "active"
+ABSENT = WATCH_ABSENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +62,10 @@ class EffectiveWatchList:
     """What the daemon watches right now, and how `watch list` explains it."""
 
     config: Config
-    """The config with run-time brands, instances and channels merged in (validated like the file)."""
+    """The effective configuration: the file's, with run-time brands, hashtags, instances and channels merged in.
+
+    Global hashtags appear in each instance's list (`mastodon.hashtags` is empty), with run-time removals left out.
+    """
     timelines: list[tuple[str, str]]
     """(instance URL, hashtag) pairs to poll, in a stable order."""
     entries: list[WatchEntry]
@@ -93,6 +76,12 @@ class EffectiveWatchList:
     def channels(self) -> list[int]:
         """Discord channel ids to read."""
         return list(self.config.discord.watch_channels)
+
+    @property
+    def timeline_ids(self) -> list[TimelineId]:
+        """Every timeline to read: the hashtags on their instances, then the Discord channels."""
+        ids = [TimelineId(SourceKind.MASTODON, url, tag) for url, tag in self.timelines]
+        return ids + [TimelineId(SourceKind.DISCORD, "discord", str(c)) for c in self.channels]
 
     def brand(self, name: str) -> BrandConfig | None:
         """The effective brand called `name` (any case), if there is one."""
@@ -196,13 +185,15 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
         row = by_key.get(("hashtag", tag, url)) or by_key.get(("hashtag", tag, ""))
         return row is not None and not row.active
 
-    timelines: list[tuple[str, str]] = []
+    # The merged config lists each instance's own hashtags in full (global, the instance's, run-time ones, less the
+    # removed), so every consumer reads the effective list from the one place the file config keeps it.
+    brand_tags = {tag for brand in brands.values() for tag in brand.hashtags}
+    merged_instances = []
     for inst in instances:
-        tags = [*config.mastodon.hashtags, *inst.hashtags]
-        for brand in brands.values():
-            tags.extend(brand.hashtags)
-        tags.extend(r.key for r in live if r.kind == "hashtag" and r.active and r.instance in ("", inst.url))
-        timelines.extend((inst.url, tag) for tag in dict.fromkeys(tags) if not hidden(tag, inst.url))
+        own = [*config.mastodon.hashtags, *inst.hashtags]
+        own += [r.key for r in live if r.kind == "hashtag" and r.active and r.instance in ("", inst.url)]
+        own = [tag for tag in dict.fromkeys(own) if tag not in brand_tags and not hidden(tag, inst.url)]
+        merged_instances.append(inst.model_copy(update={"hashtags": own}))
 
     # Hashtag lines for `watch list`: each config hashtag entry, and each run-time one.
     seen: set[tuple[str, str]] = set()
@@ -254,8 +245,14 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
     merged = config.model_copy(
         update={
             "brands": list(brands.values()),
-            "mastodon": config.mastodon.model_copy(update={"instances": instances}),
+            "mastodon": config.mastodon.model_copy(update={"instances": merged_instances, "hashtags": []}),
             "discord": config.discord.model_copy(update={"watch_channels": channels}),
         }
     )
+    timelines = [
+        (inst.url, tag)
+        for inst in merged_instances
+        for tag in merged.watched_hashtags(inst)
+        if not hidden(tag, inst.url)
+    ]
     return EffectiveWatchList(merged, timelines, entries, lapsed)

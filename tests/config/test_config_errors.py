@@ -39,6 +39,8 @@ def test_the_shipped_example_is_valid_and_complete() -> None:
         ),
         ('[storage]\nurl = "merkwacht.db"', "storage.url (line 2): 'merkwacht.db' is not an SQLAlchemy URL"),
         ('[storage]\nurl = "postgresql://u:hunter2@db/m"', "storage.url (line 2): the URL holds a password"),
+        ('[storage]\nurl = "mysql://u@db/m"', "storage.url (line 2): 'mysql' databases are not supported: use SQLite"),
+        ('[storage]\nurl = "foo://bar"', "storage.url (line 2): 'foo' databases are not supported"),
         ('[mastodon]\nbackfill = "forever"', "mastodon.backfill (line 2): 'forever' is not a duration"),
         ('[mastodon]\nhashtags = ["koffie", "two words"]', "mastodon.hashtags (line 2): 'two words' is not a hashtag"),
         (

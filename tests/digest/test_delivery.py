@@ -57,7 +57,7 @@ def busy_day(db: Database) -> Database:
 
 async def test_a_digest_is_sent_once_and_never_again(busy_day: Database) -> None:
     sink = RecordingSink()
-    service = DigestService(config(), busy_day, sink)
+    service = DigestService(config, busy_day, sink)
     first = await service.deliver(DAY)
     again = await service.deliver(DAY)
     assert first.status == "sent" and len(first.message_ids) == len(sink.sent) > 1
@@ -68,14 +68,14 @@ async def test_a_digest_is_sent_once_and_never_again(busy_day: Database) -> None
 
 async def test_the_chart_goes_with_the_first_message_only(busy_day: Database) -> None:
     sink = RecordingSink()
-    await DigestService(config(), busy_day, sink).deliver(DAY)
+    await DigestService(config, busy_day, sink).deliver(DAY)
     assert sink.sent[0][1] == ["merkwacht-2026-03-10.png"]
     assert all(files == [] for _, files in sink.sent[1:])
 
 
 async def test_every_message_carries_the_rows_nonce_and_asks_discord_to_enforce_it(busy_day: Database) -> None:
     sink = RecordingSink()
-    await DigestService(config(), busy_day, sink).deliver(DAY)
+    await DigestService(config, busy_day, sink).deliver(DAY)
     state = digests.find(busy_day, DAY, str(CHANNEL))
     assert state is not None
     assert [p["nonce"] for p, _ in sink.sent] == [f"{state.nonce}.{i}" for i in range(len(sink.sent))]
@@ -84,13 +84,13 @@ async def test_every_message_carries_the_rows_nonce_and_asks_discord_to_enforce_
 
 async def test_after_a_failure_midway_a_restart_sends_only_the_rest_under_the_same_nonces(busy_day: Database) -> None:
     broken = RecordingSink(fail_at={2})
-    failed = await DigestService(config(), busy_day, broken).deliver(DAY)
+    failed = await DigestService(config, busy_day, broken).deliver(DAY)
     assert failed.status == "failed" and len(failed.message_ids) == 1
     state = digests.find(busy_day, DAY, str(CHANNEL))
     assert state is not None and not state.sent and "503" in (state.last_error or "")
 
     restarted = RecordingSink()
-    done = await DigestService(config(), busy_day, restarted).deliver(DAY)
+    done = await DigestService(config, busy_day, restarted).deliver(DAY)
     assert done.status == "sent"
     assert next(p["nonce"] for p, _ in restarted.sent) == f"{state.nonce}.1"
     assert len(broken.sent) + len(restarted.sent) == len(done.message_ids)
@@ -98,7 +98,7 @@ async def test_after_a_failure_midway_a_restart_sends_only_the_rest_under_the_sa
 
 async def test_catch_up_after_downtime_sends_missed_days_once(busy_day: Database) -> None:
     sink = RecordingSink()
-    service = DigestService(config(), busy_day, sink)
+    service = DigestService(config, busy_day, sink)
     now = datetime(2026, 3, 11, 10, tzinfo=AMS)  # after 09:00: the 10th is due
     first = await service.catch_up(now)
     second = await service.catch_up(now)
@@ -107,7 +107,7 @@ async def test_catch_up_after_downtime_sends_missed_days_once(busy_day: Database
 
 
 def test_before_digest_time_yesterdays_digest_is_not_due_yet(db: Database) -> None:
-    service = DigestService(config(), db, RecordingSink())
+    service = DigestService(config, db, RecordingSink())
     assert service.config.schedule.digest_at == time(9)
     assert service.due_days(datetime(2026, 3, 11, 8, tzinfo=AMS))[-1] == date(2026, 3, 9)
     assert service.due_days(datetime(2026, 3, 11, 9, 1, tzinfo=AMS))[-1] == date(2026, 3, 10)
@@ -115,7 +115,7 @@ def test_before_digest_time_yesterdays_digest_is_not_due_yet(db: Database) -> No
 
 async def test_an_empty_day_is_still_delivered_as_one_line(db: Database) -> None:
     sink = RecordingSink()
-    result = await DigestService(config(), db, sink).deliver(DAY)
+    result = await DigestService(config, db, sink).deliver(DAY)
     assert result.status == "sent" and len(sink.sent) == 1
     assert "a quiet day" in sink.sent[0][0]["content"]
 

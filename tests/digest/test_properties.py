@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from bot.demo.discord_fake import BodyValidator, load_message_schema
 from bot.digest import chunk
 from bot.digest.build import build_digest
-from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest, PostSummary
+from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest
 from bot.digest.render import render, with_nonce
+from bot.model import PostSummary
 from storage.db import Database
 from tests.conftest import OPENAPI
 from tests.digest.seeding import post, store

@@ -9,8 +9,9 @@ from typing import Any
 
 from bot.demo.discord_fake import BodyValidator
 from bot.digest import chunk
-from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest, PostSummary
+from bot.digest.model import SENTIMENTS, BrandDigest, DayCounts, Digest
 from bot.digest.render import escape, plain_url, render, with_nonce
+from bot.model import PostSummary
 
 DAY = date(2026, 3, 10)
 

@@ -20,6 +20,7 @@ from bot.discord.sink import DeliveryError, DiscordSink
 from bot.ingest.ingestor import Ingestor
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline
+from bot.ops.backoff import BackoffPolicy
 from bot.sources.discord import DiscordChannelTimeline
 from storage.db import Database
 from storage.models import PostRow
@@ -119,7 +120,7 @@ def service(db: Database, connection: DiscordConnection, **sink: Any) -> DigestS
         "brands": [{"name": f"Brand{i}", "terms": [f"brand{i}"]} for i in range(8)],
         "discord": {"digest_channel": DIGEST},
     })
-    return DigestService(config, db, DiscordSink(connection, sleep=no_sleep, **sink))
+    return DigestService(lambda: config, db, DiscordSink(connection, sleep=no_sleep, **sink))
 
 
 def busy_day(db: Database) -> None:
@@ -171,11 +172,12 @@ async def test_an_outage_is_retried_with_backoff_then_reported_and_left_pending(
     fake.fail("POST", "/messages", 503, times=100)
     svc = service(sqlite_db, connection)
     assert isinstance(svc.sink, DiscordSink)
-    svc.sink = DiscordSink(connection, retries=3, backoff=2.0, sleep=sleep)
+    svc.sink = DiscordSink(connection, retries=3, backoff=BackoffPolicy(base=2.0, cap=60.0), sleep=sleep)
     with caplog.at_level(logging.ERROR):
         result = await svc.deliver(date(2026, 3, 10))
     assert result.status == "failed" and "unavailable" in (result.error or "")
-    assert delays == [2.0, 4.0, 8.0]
+    # Exponential with full jitter: each wait lies between the base and a ceiling that doubles per failure.
+    assert len(delays) == 3 and all(2.0 <= wait <= 2.0 * 2**i for i, wait in enumerate(delays))
     assert any("not delivered" in r.getMessage() for r in caplog.records)
 
     fake.faults.clear()

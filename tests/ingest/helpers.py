@@ -47,7 +47,7 @@ def poll_once(app: Application, sources: Sequence[str] = ()) -> list[PollResult]
 
 def by_scope(results: Sequence[PollResult]) -> dict[str, PollResult]:
     """Poll results keyed by hashtag (tests with one instance)."""
-    return {r.scope: r for r in results}
+    return {r.timeline.feed: r for r in results}
 
 
 def stored(app: Application, sql: str, **params: Any) -> list[Any]:

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from bot.daemon.app import Application
-from bot.daemon.outcomes import timeline_key
 from tests.ingest.helpers import make_config, stored
 
 
@@ -35,7 +34,7 @@ def test_scheduled_jobs_poll_each_timeline_and_pick_up_new_posts(sqlite_db: Any,
 
     jobs = asyncio.run(scenario())
 
-    assert jobs == sorted(timeline_key(t) for t in Application(make_config("sqlite://", [mastodon.url])).timelines())
+    assert jobs == sorted(t.id.key for t in Application(make_config("sqlite://", [mastodon.url])).timelines())
     texts = {r.text for r in stored(app, "SELECT text FROM posts")}
     assert texts == {"Acme #koffie", "Later: Acme weer #acme"}
 

@@ -10,6 +10,7 @@ from bot.config import BrandConfig
 from bot.ingest.ingestor import Ingestor
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline
+from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
 from bot.sources.base import Page, SourceError
 from storage.health import all_health
@@ -18,7 +19,7 @@ from storage.health import all_health
 class RateLimitedTimeline:
     """A timeline whose server answers every read with 429 and `Retry-After: 600`."""
 
-    source, origin, scope = "mastodon", "https://busy.example", "koffie"
+    id = TimelineId(SourceKind.MASTODON, "https://busy.example", "koffie")
 
     async def newer(self, after_id: str) -> Page:
         raise SourceError("rate_limited", "429 Too Many Requests", retry_after=600)

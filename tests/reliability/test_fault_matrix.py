@@ -91,7 +91,7 @@ def broken_and_healthy(mastodon: Any, second_mastodon: Any) -> Iterator[tuple[An
 def poll(app: Application) -> dict[str, PollResult]:
     """One poll of every timeline; results by instance URL (one hashtag per instance here)."""
     results = asyncio.run(app.poll_all(app.timelines()))
-    return {r.origin: r for r in results}
+    return {r.timeline.server: r for r in results}
 
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())

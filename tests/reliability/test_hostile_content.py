@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.daemon.app import Application
 from bot.demo.discord_fake import FakeDiscord, running_in_thread
+from bot.model import SourceKind, TimelineId
 from bot.sources.base import Page
 from bot.sources.mastodon.timeline import page_from_statuses
 from tests.ingest.helpers import stored
@@ -40,13 +41,11 @@ HOSTILE = {
 class CannedTimeline:
     """A timeline that answers with the given statuses once, then nothing: the server side of the test."""
 
-    source = "mastodon"
-
     def __init__(self, origin: str, statuses: list[dict[str, Any]]) -> None:
-        self.origin, self.scope, self._statuses = origin, "koffie", statuses
+        self.id, self._statuses = TimelineId(SourceKind.MASTODON, origin, "koffie"), statuses
 
     async def older(self, before_id: str | None) -> Page:
-        return page_from_statuses(self._statuses, self.origin) if before_id is None else Page()
+        return page_from_statuses(self._statuses, self.id.server) if before_id is None else Page()
 
     async def newer(self, after_id: str) -> Page:
         return Page()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.model import Author, Post
+from bot.model import Author, Post, SourceKind, TimelineId
 from bot.sources.base import Page, SourceError
 
 ORIGIN = "https://memory.example"
@@ -22,7 +22,6 @@ class MemoryTimeline:
     scope: str = "koffie"
     page_size: int = 40
     head_first: bool = True
-    source: str = "mastodon"
     origin: str = ORIGIN
     ids: list[int] = field(default_factory=list)
     """Ids of the posts on the timeline, oldest first."""
@@ -31,6 +30,11 @@ class MemoryTimeline:
     paging_requests: int = 0
     fail_at: set[int] = field(default_factory=set)
     start: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(hours=1))
+
+    @property
+    def id(self) -> TimelineId:
+        """The hashtag on the in-memory instance."""
+        return TimelineId(SourceKind.MASTODON, self.origin, self.scope)
 
     def add(self, count: int) -> list[str]:
         """Publish `count` new posts; their uris."""
@@ -53,7 +57,7 @@ class MemoryTimeline:
 
     def _post(self, item: int) -> Post:
         return Post(
-            uri=self.uri(item), source="mastodon", origin=self.origin, remote_id=str(item), url=self.uri(item),
+            uri=self.uri(item), source=SourceKind.MASTODON, origin=self.origin, remote_id=str(item), url=self.uri(item),
             author=Author("alice@memory.example"), created_at=self.start + timedelta(seconds=item - 1000),
             text=f"post {item} #{self.scope}", tags=(self.scope,),
         )

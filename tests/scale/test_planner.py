@@ -12,6 +12,7 @@ import pytest
 
 from bot.config.schema import ScheduleConfig
 from bot.ingest.ingestor import PollResult
+from bot.model import SourceKind, TimelineId
 from bot.ops.metrics import Metrics
 from bot.schedule.planner import Planner
 from bot.schedule.runner import CoverageScheduler
@@ -75,10 +76,8 @@ def test_a_backing_off_timeline_is_not_polled_before_its_backoff_ends() -> None:
 class FakeTimeline:
     """Only what the scheduler reads of a timeline."""
 
-    source = "mastodon"
-
     def __init__(self, scope: str, origin: str = ORIGIN) -> None:
-        self.scope, self.origin = scope, origin
+        self.id = TimelineId(SourceKind.MASTODON, origin, scope)
 
     async def newer(self, after_id: str) -> Any:
         raise AssertionError("the scheduler never reads timelines itself")
@@ -99,10 +98,9 @@ def test_when_the_budget_cannot_keep_up_every_poll_is_queued_late_and_logged_nev
     async def poll(timeline: Any) -> PollResult:
         wait = budget.take()
         if wait:
-            return PollResult("mastodon", ORIGIN, timeline.scope, error="spent", error_kind="deferred",
-                              retry_after=wait)
-        polled[timeline.scope] += 1
-        return PollResult("mastodon", ORIGIN, timeline.scope, new=0)
+            return PollResult(timeline.id, error="spent", error_kind="deferred", retry_after=wait)
+        polled[timeline.id.feed] += 1
+        return PollResult(timeline.id, new=0)
 
     settings = ScheduleConfig(max_latency=timedelta(minutes=2), min_interval=timedelta(seconds=30))
     scheduler = CoverageScheduler(poll, lambda origin: budget, settings, metrics=metrics, clock=lambda: clock[0])
@@ -120,7 +118,7 @@ def test_when_the_budget_cannot_keep_up_every_poll_is_queued_late_and_logged_nev
         asyncio.run(run_for(1800))
 
     # 60 requests per 5 minutes cannot poll 100 tags every 2 minutes: every tag is still polled, in turn.
-    assert set(polled) == {t.scope for t in tags}
+    assert set(polled) == {t.id.feed for t in tags}
     assert max(polled.values()) - min(polled.values()) <= 1, "earliest-due first: nobody is polled twice ahead"
     assert sum(polled.values()) <= 60 * 1800 / 300 + 60, "the budget held"
     assert scheduler.late > 0

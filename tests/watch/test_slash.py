@@ -12,7 +12,7 @@ import simcord
 
 from bot.daemon.app import Application
 from bot.discord.commands import REFUSAL
-from bot.discord.gateway import CommandBot, services_for
+from bot.discord.gateway import CommandBot
 from tests.watch.helpers import GUILD_ID, config_of, write_config
 
 
@@ -36,7 +36,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     path = write_config(tmp_path / "config.toml", f"sqlite:///{tmp_path / 'm.db'}")
     config = config_of(path)
     app = Application(config.model_copy(update={"ops": config.ops.model_copy(update={"http_enabled": False})}))
-    bot = CommandBot(services_for(app), [GUILD_ID])
+    bot = CommandBot(app.bot_services(), [GUILD_ID])
     env = simcord.Env(bot)
     env.create_guild("Acme HQ", id=GUILD_ID).create_text_channel("general")
     await env.start()

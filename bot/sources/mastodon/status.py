@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.model import Author, Engagement, Post
+from bot.model import Author, Engagement, Post, SourceKind
 from bot.sources.mastodon.html import html_to_text
 
 _OPT_OUT_TAGS = re.compile(r"#(?:nobot|noindex|nosearch)\b", re.IGNORECASE)
@@ -63,7 +63,7 @@ def status_to_post(status: Mapping[str, Any], instance_url: str) -> Post:
         raise ValueError(f"status {original.get('id')!r} from {instance_url} has no uri")
     return Post(
         uri=uri,
-        source="mastodon",
+        source=SourceKind.MASTODON,
         origin=instance_url,
         remote_id=str(original.get("id")),
         url=str(original.get("url") or uri),

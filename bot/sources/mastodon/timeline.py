@@ -18,6 +18,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
+from bot.model import SourceKind, TimelineId
 from bot.sources.base import Page, SourceError
 from bot.sources.mastodon.ratelimit import RequestBudget, is_paging
 from bot.sources.mastodon.status import status_to_post
@@ -81,19 +82,16 @@ def _classify(exc: Exception) -> SourceError:
 class MastodonHashtagTimeline:
     """One hashtag on one instance, read newest-first in pages of 40, as a `Timeline`."""
 
-    source = "mastodon"
-
     def __init__(self, client: Mastodon, instance_url: str, tag: str, budget: RequestBudget | None = None) -> None:
         self._client = client
-        self.origin = instance_url
-        self.scope = tag
+        self.id = TimelineId(SourceKind.MASTODON, instance_url, tag)
         self.requests = 0
         """Requests sent so far, for tests and metrics."""
         self.budget = budget
         """The instance's request budget, shared with its other hashtags; None spends without counting."""
 
     def __repr__(self) -> str:
-        return f"<MastodonHashtagTimeline #{self.scope} on {self.origin}>"
+        return f"<MastodonHashtagTimeline #{self.id.feed} on {self.id.server}>"
 
     async def newer(self, after_id: str) -> Page:
         """The posts right after `after_id` (Mastodon's `min_id`)."""
@@ -110,14 +108,14 @@ class MastodonHashtagTimeline:
         self.requests += 1
         statuses = budgeted_call(
             self.budget,
-            self.origin,
-            lambda: self._client.timeline_hashtag(self.scope, limit=PAGE_SIZE, **params),
+            self.id.server,
+            lambda: self._client.timeline_hashtag(self.id.feed, limit=PAGE_SIZE, **params),
             # GoToSocial answers 404 for a tag nobody used yet: that is an empty timeline, not a failure.
             empty_on_404=True,
             paging=is_paging(params),
         )
         try:
-            return page_from_statuses(statuses, self.origin, limit=PAGE_SIZE)
+            return page_from_statuses(statuses, self.id.server, limit=PAGE_SIZE)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceError("malformed", f"the timeline answer has an unexpected shape: {exc!r}") from exc
 
