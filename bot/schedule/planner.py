@@ -73,6 +73,8 @@ class Planner(Generic[Key]):
     timelines: dict[Key, TimelinePlan] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)
     """Requests per second each instance's polls may use (origin → rate); absent means unbounded."""
+    now: float = 0.0
+    """The latest time the planner was told about (a replan never moves a poll before it)."""
 
     def add(self, key: Key, origin: str, now: float, *, spread: float | None = None, index: int = 0,
             count: int = 1) -> None:
@@ -93,6 +95,7 @@ class Planner(Generic[Key]):
         for key, origin in keys:
             if key not in self.timelines:
                 by_origin.setdefault(origin, []).append(key)
+        self.now = max(self.now, now)
         for origin, members in by_origin.items():
             budget = self.budgets.get(origin)
             spread = self.max_latency if budget is None else min(self.max_latency, len(members) / budget)
@@ -109,6 +112,7 @@ class Planner(Generic[Key]):
 
     def due(self, now: float) -> list[Key]:
         """Timelines due and not running, most overdue first."""
+        self.now = max(self.now, now)
         ready = [(plan.due, key) for key, plan in self.timelines.items() if not plan.running and plan.due <= now]
         ready.sort(key=lambda item: item[0])
         return [key for _, key in ready]
@@ -122,6 +126,7 @@ class Planner(Generic[Key]):
 
     def start(self, key: Key, now: float) -> float:
         """A poll of `key` starts now: its lag (seconds after it was due)."""
+        self.now = max(self.now, now)
         plan = self.timelines[key]
         plan.running = True
         plan.lag = max(now - plan.due, 0.0)
@@ -144,7 +149,9 @@ class Planner(Generic[Key]):
             plan.observe(new, max(span or 0.0, self.max_latency))
         plan.last_start = started
         plan.polls += 1
+        self.now = max(self.now, started)
         self._replan(plan.origin)
+        plan.due = max(started + plan.interval, plan.hold_until)
 
     def postpone(self, key: Key, until: float) -> None:
         """Hold a timeline back until `until` (its source is backing off); it stays planned."""
@@ -175,9 +182,11 @@ class Planner(Generic[Key]):
             interval = _interval(plan.rate, scale, self.min_interval, self.max_latency)
             plan.interval = interval
             if plan.last_start is not None and not plan.running:
-                # A changed interval moves the next poll with it: sooner for a tag that got busy, later for one that
-                # went quiet (never beyond max_latency after its last poll), and never before a backoff ends.
-                plan.due = max(plan.last_start + interval, plan.hold_until)
+                # A changed interval moves the next poll with it: sooner for a tag that got busy (but not into the
+                # past: it is due now, not late), later for one that went quiet (never beyond max_latency after its
+                # last poll), and never before a backoff ends. A poll already due keeps its place in the queue.
+                if plan.due > self.now:
+                    plan.due = max(plan.last_start + interval, plan.hold_until, self.now)
 
 
 def _interval(rate: float, scale: float, low: float, high: float) -> float:
