@@ -39,17 +39,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from bench.limited_instance import LimitedInstance, LimitedTimeline  # noqa: E402
-from bot.config.schema import ScheduleConfig  # noqa: E402
-from bot.ingest.ingestor import Ingestor, PollResult  # noqa: E402
-from bot.ingest.matching import BrandMatcher  # noqa: E402
-from bot.ingest.pipeline import Pipeline  # noqa: E402
-from bot.ops.backoff import BackoffPolicy  # noqa: E402
-from bot.schedule.runner import CoverageScheduler  # noqa: E402
-from bot.sources.mastodon.ratelimit import PagingBudget, RequestBudget  # noqa: E402
-from storage.db import Database  # noqa: E402
+from bench.limited_instance import LimitedInstance, LimitedTimeline
+from bot.config.schema import ScheduleConfig
+from bot.ingest.ingestor import Ingestor, PollResult
+from bot.ingest.matching import BrandMatcher
+from bot.ingest.pipeline import Pipeline
+from bot.ops.backoff import BackoffPolicy
+from bot.schedule.runner import CoverageScheduler
+from bot.sources.mastodon.ratelimit import PagingBudget, RequestBudget
+from storage.db import Database
 
 INTERVAL = 300.0
 JITTER = 30.0
@@ -134,7 +134,8 @@ async def simulate(strategy: str, tags: Sequence[str], posts: list[tuple[float, 
     def collect() -> None:
         nonlocal last_row
         with db.engine.connect() as conn:
-            rows = list(conn.execute(text("SELECT id, uri FROM posts WHERE id > :last ORDER BY id"), {"last": last_row}))
+            query = text("SELECT id, uri FROM posts WHERE id > :last ORDER BY id")
+            rows = list(conn.execute(query, {"last": last_row}))
         for row in rows:
             stored.setdefault(row.uri, clock.now)
             last_row = row.id

@@ -236,6 +236,10 @@ class Ingestor:
         if progress is not None:
             progress(result.new + result.duplicate, result.pages)
 
+    def record_health(self, result: PollResult) -> None:
+        """Store a poll's outcome in its timeline's health (and a failure's backoff); blocking."""
+        self._record_health(result)
+
     def _record_health(self, result: PollResult) -> None:
         if result.error_kind == "deferred":
             # Our own request budget held the poll back: the source is fine, so its health is left as it was.

@@ -181,12 +181,11 @@ class Planner(Generic[Key]):
         for plan in members:
             interval = _interval(plan.rate, scale, self.min_interval, self.max_latency)
             plan.interval = interval
-            if plan.last_start is not None and not plan.running:
-                # A changed interval moves the next poll with it: sooner for a tag that got busy (but not into the
-                # past: it is due now, not late), later for one that went quiet (never beyond max_latency after its
-                # last poll), and never before a backoff ends. A poll already due keeps its place in the queue.
-                if plan.due > self.now:
-                    plan.due = max(plan.last_start + interval, plan.hold_until, self.now)
+            # A changed interval moves the next poll with it: sooner for a tag that got busy (but not into the past: it
+            # is due now, not late), later for one that went quiet (never beyond max_latency after its last poll), and
+            # never before a backoff ends. A poll already due keeps its place in the queue.
+            if plan.last_start is not None and not plan.running and plan.due > self.now:
+                plan.due = max(plan.last_start + interval, plan.hold_until, self.now)
 
 
 def _interval(rate: float, scale: float, low: float, high: float) -> float:

@@ -92,3 +92,95 @@ class MemoryTimeline:
         self._request(before_id is not None)
         items = [i for i in self.ids if before_id is None or i < int(before_id)]
         return self._page(items[-self.page_size:])
+
+
+@dataclass
+class MemoryServer:
+    """Several hashtags of one in-memory instance, each post carrying one or more of them; `any[]` honoured."""
+
+    page_size: int = 40
+    posts: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    next_id: int = 5000
+    requests: int = 0
+    start: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(hours=1))
+
+    def add(self, tags: tuple[str, ...]) -> str:
+        """Publish a post carrying `tags`; its uri."""
+        self.next_id += 1
+        self.posts[self.next_id] = tags
+        return f"{ORIGIN}/statuses/{self.next_id}"
+
+    def delete(self, index: int) -> str | None:
+        """Delete the post at `index` (modulo the number of posts); its uri."""
+        if not self.posts:
+            return None
+        item = sorted(self.posts)[index % len(self.posts)]
+        del self.posts[item]
+        return f"{ORIGIN}/statuses/{item}"
+
+    def page(self, tags: tuple[str, ...], params: dict[str, str]) -> Page:
+        """One request of the merged timeline of `tags`."""
+        self.requests += 1
+        items = sorted(i for i, carried in self.posts.items() if set(carried) & set(tags))
+        if "min_id" in params:
+            chosen = [i for i in items if i > int(params["min_id"])][: self.page_size]
+        else:
+            chosen = [i for i in items if "max_id" not in params or i < int(params["max_id"])][-self.page_size:]
+        newest_first = sorted(chosen, reverse=True)
+        posts = [
+            Post(uri=f"{ORIGIN}/statuses/{i}", source=SourceKind.MASTODON, origin=ORIGIN, remote_id=str(i),
+                 url=f"{ORIGIN}/statuses/{i}", author=Author("bob@memory.example"),
+                 created_at=self.start + timedelta(seconds=i - 5000), text=f"post {i}", tags=self.posts[i])
+            for i in newest_first
+        ]
+        return Page(
+            posts=posts, newest_id=str(newest_first[0]) if chosen else None,
+            oldest_id=str(newest_first[-1]) if chosen else None,
+            oldest_created_at=posts[-1].created_at if posts else None, raw_count=len(chosen),
+            ids=tuple(str(i) for i in newest_first), post_ids=tuple(str(i) for i in newest_first),
+            ends=len(chosen) < self.page_size,
+        )
+
+
+@dataclass
+class ServerTag:
+    """One hashtag of a `MemoryServer` as an ordinary timeline."""
+
+    server: MemoryServer
+    tag: str
+    head_first: bool = True
+
+    @property
+    def id(self) -> TimelineId:
+        """The hashtag on the in-memory instance."""
+        return TimelineId(SourceKind.MASTODON, ORIGIN, self.tag)
+
+    async def newer(self, after_id: str) -> Page:
+        """`min_id` paging."""
+        return self.server.page((self.tag,), {"min_id": after_id})
+
+    async def older(self, before_id: str | None) -> Page:
+        """`max_id` paging, or the newest page."""
+        return self.server.page((self.tag,), {"max_id": before_id} if before_id else {})
+
+
+@dataclass
+class ServerGroup:
+    """Hashtags of a `MemoryServer` read together with `any[]`."""
+
+    server: MemoryServer
+    tags: tuple[str, ...]
+
+    @property
+    def id(self) -> TimelineId:
+        """The group as one unit."""
+        return TimelineId(SourceKind.MASTODON, ORIGIN, "+".join(self.tags))
+
+    @property
+    def members(self) -> list[ServerTag]:
+        """Each tag on its own."""
+        return [ServerTag(self.server, t) for t in self.tags]
+
+    async def newest(self) -> Page:
+        """The merged newest page."""
+        return self.server.page(self.tags, {})

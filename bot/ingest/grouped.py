@@ -1,0 +1,117 @@
+"""Several hashtags of one instance in one request (Mastodon's `any[]`), split back to each tag's own cursor.
+
+A group's answer is the merged timeline of its tags, newest first. For each member whose cursor is in that page,
+everything after its cursor is in the page too: the posts newer than the oldest such cursor are stored, and every one
+of those members' cursors moves to the page's newest id, all in one transaction. The page's newest id may belong to
+another member's post; that is still a correct cursor for this tag (Mastodon's `min_id` is a position, not a post of
+the tag), so a member that leaves the group, or falls back to a poll of its own, goes on from there without a gap.
+
+A member whose cursor is not in the page (more new posts than a page, a deleted post, a timeline never read) is
+polled on its own this time, by the ordinary poll loop, which pages from its cursor as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from bot.ingest.ingestor import Ingestor, PollResult
+from bot.model import TimelineId
+from bot.sources.base import Page, SourceError, Timeline
+from storage.cursors import Cursor, load_cursor, save_cursor
+from storage.posts import store_posts
+
+
+class TagGroup(Protocol):
+    """Hashtags of one instance read together: the merged newest page, and each member as a timeline of its own."""
+
+    @property
+    def id(self) -> TimelineId:
+        """The group as one schedulable unit (its feed names the members)."""
+        ...
+
+    @property
+    def members(self) -> Sequence[Timeline]:
+        """Each member hashtag as an ordinary timeline, for the members the merged page does not cover."""
+        ...
+
+    async def newest(self) -> Page:
+        """The merged timeline's newest page (no paging parameters)."""
+        ...
+
+
+class GroupPoller:
+    """Polls a `TagGroup`: one request for all members whose cursor it reaches, own polls for the rest."""
+
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+
+    async def poll(self, group: TagGroup, *, backfill: timedelta) -> list[PollResult]:
+        """One result per member, in member order."""
+        members = list(group.members)
+        cursors = await asyncio.to_thread(self._load, [m.id for m in members])
+        try:
+            head = await group.newest()
+        except SourceError as exc:
+            failed = [PollResult(m.id, pages=0, error=str(exc), error_kind=exc.kind, retry_after=exc.retry_after)
+                      for m in members]
+            for result in failed:
+                await asyncio.to_thread(self.ingestor.record_health, result)
+            return failed
+        covered: dict[TimelineId, int] = {}
+        for member in members:
+            cursor = cursors[member.id]
+            if cursor.newest_id is not None and cursor.backfill_done and cursor.newest_id in head.ids:
+                covered[member.id] = head.ids.index(cursor.newest_id)
+        results: dict[TimelineId, PollResult] = {}
+        if covered:
+            results.update(await self._store(head, covered, cursors))
+        for member in members:
+            if member.id not in covered:
+                results[member.id] = await self.ingestor.poll(member, backfill=backfill)
+        return [results[m.id] for m in members]
+
+    def _load(self, ids: Sequence[TimelineId]) -> dict[TimelineId, Cursor]:
+        with self.ingestor.db.transaction() as session:
+            return {i: load_cursor(session, i) for i in ids}
+
+    async def _store(
+        self, head: Page, covered: dict[TimelineId, int], cursors: dict[TimelineId, Cursor]
+    ) -> dict[TimelineId, PollResult]:
+        reach = max(covered.values())
+        newer = set(head.ids[:reach])
+        posts = [p for p, item in zip(head.posts, head.post_ids, strict=True) if item in newer]
+        results = {i: PollResult(i, pages=1) for i in covered}
+
+        def work() -> None:
+            processed = self.ingestor.pipeline.process(posts)
+            with self.ingestor.db.transaction() as session:
+                stored = store_posts(session, processed.posts)
+                for timeline, cursor in cursors.items():
+                    if timeline in covered:
+                        save_cursor(session, timeline, Cursor(head.newest_id, cursor.backfill_before, True))
+            for timeline, position in covered.items():
+                mine = _carrying(head, timeline.feed, set(head.ids[:position]))
+                results[timeline].new = min(mine, stored.new)
+            if posts:
+                oldest = min(p.created_at for p in posts)
+                for result in results.values():
+                    result.oldest_read = oldest
+            for result in results.values():
+                self.ingestor.record_health(result)
+
+        # Shielded like the poll loop's own transaction: a shutdown waits for it rather than cutting it in half.
+        task = asyncio.ensure_future(asyncio.to_thread(work))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait([task])
+            raise
+        return results
+
+
+def _carrying(head: Page, tag: str, ids: set[str]) -> int:
+    """How many of the page's posts after a member's cursor carry its tag (its share of what was new)."""
+    return sum(1 for p, item in zip(head.posts, head.post_ids, strict=True) if item in ids and tag in p.tags)
