@@ -167,3 +167,30 @@ class LimitedTimeline:
         return page_from_statuses(
             budgeted_call(self.budget, URL, call, empty_on_404=True, paging=paging), URL, limit=PAGE_SIZE
         )
+
+
+class LimitedGroup:
+    """Hashtags of the simulated instance read together with `any[]` (a `TagGroup`)."""
+
+    def __init__(self, members: Sequence[LimitedTimeline]) -> None:
+        self.members = list(members)
+        self.server = members[0].server
+        self.budget = members[0].budget
+
+    @property
+    def id(self) -> TimelineId:
+        """The group as one unit."""
+        return TimelineId(SourceKind.MASTODON, URL, "+".join(m.tag for m in self.members))
+
+    async def newest(self) -> Page:
+        """The merged newest page (not a paging request)."""
+        tags = [m.tag for m in self.members]
+
+        def call() -> list[dict[str, Any]]:
+            status, headers, statuses = self.server.timeline(tags[0], {"limit": str(PAGE_SIZE)}, tags[1:])
+            self.budget.observe(status, headers)
+            if status == 429:
+                raise MastodonRatelimitError("Hit rate limit.")
+            return statuses
+
+        return page_from_statuses(budgeted_call(self.budget, URL, call, empty_on_404=True), URL, limit=PAGE_SIZE)

@@ -2,9 +2,10 @@
 
 A group's answer is the merged timeline of its tags, newest first. For each member whose cursor is in that page,
 everything after its cursor is in the page too: the posts newer than the oldest such cursor are stored, and every one
-of those members' cursors moves to the page's newest id, all in one transaction. The page's newest id may belong to
-another member's post; that is still a correct cursor for this tag (Mastodon's `min_id` is a position, not a post of
-the tag), so a member that leaves the group, or falls back to a poll of its own, goes on from there without a gap.
+of those members' cursors moves to its own newest post in the page (or stays where it was, if it has none), all in
+one transaction. A cursor stays one of the tag's own posts, so it is found again in the tag's own newest page or in
+any group it joins later; were it another tag's post (or a post whose tags we misread), the member would be read
+forward from it with `min_id`, which is a position, not a post of the tag: a few more requests, never a gap.
 
 A member whose cursor is not in the page (more new posts than a page, a deleted post, a timeline never read) is
 polled on its own this time, by the ordinary poll loop, which pages from its cursor as before.
@@ -91,7 +92,8 @@ class GroupPoller:
                 stored = store_posts(session, processed.posts)
                 for timeline, cursor in cursors.items():
                     if timeline in covered:
-                        save_cursor(session, timeline, Cursor(head.newest_id, cursor.backfill_before, True))
+                        newest = _newest_carrying(head, timeline.feed, covered[timeline]) or cursor.newest_id
+                        save_cursor(session, timeline, Cursor(newest, cursor.backfill_before, True))
             for timeline, position in covered.items():
                 mine = _carrying(head, timeline.feed, set(head.ids[:position]))
                 results[timeline].new = min(mine, stored.new)
@@ -110,6 +112,15 @@ class GroupPoller:
             await asyncio.wait([task])
             raise
         return results
+
+
+def _newest_carrying(head: Page, tag: str, position: int) -> str | None:
+    """The newest item after a member's cursor (before `position`) that carries its tag, if any."""
+    newer = set(head.ids[:position])
+    for post, item in zip(head.posts, head.post_ids, strict=True):
+        if item in newer and tag in post.tags:
+            return item
+    return None
 
 
 def _carrying(head: Page, tag: str, ids: set[str]) -> int:

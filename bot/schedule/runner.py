@@ -33,6 +33,10 @@ LATE_AFTER = 60.0
 """A poll that starts this many seconds after it was due is late (counted, and logged in a summary)."""
 LATE_LOG_EVERY = 300.0
 """Seconds between two "running late" warnings about one instance."""
+GROUP_SIZE = 5
+"""Timelines per grouped request: one tag in the path and Mastodon's 4 in `any[]`."""
+GROUP_POSTS = 10.0
+"""A timeline expecting fewer new posts than this per poll is quiet enough to share a page with four others."""
 IDLE_WAKE = 5.0
 """The longest the loop sleeps without looking again (watch-list changes, a budget that refilled)."""
 
@@ -65,8 +69,14 @@ class CoverageScheduler:
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
         concurrency: int = CONCURRENCY,
+        poll_group: Callable[[Sequence[Timeline]], Awaitable[Sequence[PollResult]]] | None = None,
+        groups_ok: Callable[[str], bool] = lambda origin: False,
     ) -> None:
         self._poll = poll
+        self._poll_group = poll_group
+        """Polls several quiet timelines of one instance in one request (`any[]`); None: never grouped."""
+        self._groups_ok = groups_ok
+        """Whether an instance was seen to honour `any[]`."""
         self._budget = budget
         self._clock = clock
         self.metrics = metrics
@@ -109,12 +119,13 @@ class CoverageScheduler:
             if self.planner.budgets.get(origin) != rate:
                 self.planner.budgets[origin] = rate
 
-    def ready(self, now: float) -> list[Timeline]:
-        """The timelines whose poll may start now, marked as started; the others due stay queued."""
-        out = []
+    def ready(self, now: float) -> list[list[Timeline]]:
+        """The polls that may start now, each one timeline or a group of quiet ones of one instance (`any[]`),
+        marked as started; the others due stay queued."""
+        out: list[list[Timeline]] = []
         for key in self.planner.due(now):
             timeline = self._timelines.get(key)
-            if timeline is None:
+            if timeline is None or self.planner.timelines[key].running:
                 continue
             origin = timeline.id.server
             if self._in_flight.get(origin, 0) >= self.concurrency or self._blocked.get(origin, 0.0) > now:
@@ -124,43 +135,80 @@ class CoverageScheduler:
             if wait:
                 self._blocked[origin] = now + wait
                 continue
-            lag = self.planner.start(key, now)
+            unit = [timeline, *self._companions(timeline, now)]
+            for member in unit:
+                lag = self.planner.start(timeline_id(member), now)
+                if member is timeline and lag >= LATE_AFTER:
+                    self.late += 1
+                if self.metrics is not None:
+                    self.metrics.poll_lag.labels(origin, member.id.feed).set(lag if member is timeline else 0.0)
             self._in_flight[origin] = self._in_flight.get(origin, 0) + 1
-            if lag >= LATE_AFTER:
-                self.late += 1
-            if self.metrics is not None:
-                self.metrics.poll_lag.labels(origin, timeline.id.feed).set(lag)
-            out.append(timeline)
+            out.append(unit)
         self._report_queues(now)
         return out
 
-    async def run_one(self, timeline: Timeline, started: float) -> PollResult:
-        """Poll one timeline that `ready` handed out, and plan its next poll from what it found."""
-        key, origin = timeline_id(timeline), timeline.id.server
+    def _groupable(self, key: str) -> bool:
+        plan = self.planner.timelines[key]
+        return plan.rate * plan.interval < GROUP_POSTS
+
+    def _companions(self, timeline: Timeline, now: float) -> list[Timeline]:
+        # Quiet timelines of the same instance ride along with a quiet one that is due, if the instance honours
+        # any[]: those due soonest, and none more than half its interval early, so each keeps about its own pace.
+        origin, key = timeline.id.server, timeline_id(timeline)
+        if self._poll_group is None or not self._groups_ok(origin) or not self._groupable(key):
+            return []
+        candidates = []
+        for other_key, other in self._timelines.items():
+            plan = self.planner.timelines.get(other_key)
+            if other_key == key or other.id.server != origin or plan is None or plan.running:
+                continue
+            if plan.last_start is None or not self._groupable(other_key):
+                continue  # a first poll backfills on its own
+            if plan.due <= now + plan.interval / 2:
+                candidates.append((plan.due, other_key, other))
+        candidates.sort(key=lambda item: item[0])
+        return [other for _, _, other in candidates[: GROUP_SIZE - 1]]
+
+    async def run_one(self, unit: Sequence[Timeline], started: float) -> list[PollResult]:
+        """Run one poll that `ready` handed out (one timeline, or a group), and plan each member's next poll."""
+        origin = unit[0].id.server
         try:
-            result = await self._poll(timeline)
+            if len(unit) > 1 and self._poll_group is not None:
+                results = list(await self._poll_group(unit))
+            else:
+                results = [await self._poll(unit[0])]
         except BaseException:
-            self.planner.release(key)
+            for member in unit:
+                self.planner.release(timeline_id(member))
             raise
         finally:
             self._in_flight[origin] = max(self._in_flight.get(origin, 1) - 1, 0)
             self._wake.set()
         now = self._clock()
+        self._rate(origin)
+        for member, result in zip(unit, results, strict=True):
+            self._finished(member, result, started, now)
+        return results
+
+    def _finished(self, timeline: Timeline, result: PollResult, started: float, now: float) -> None:
+        key = timeline_id(timeline)
         if result.ok:
+            plan = self.planner.timelines.get(key)
+            if plan is not None:
+                shared = self._poll_group is not None and self._groups_ok(timeline.id.server)
+                plan.cost = 1.0 / GROUP_SIZE if shared and self._groupable(key) else 1.0
             span = None
             if result.oldest_read is not None:
                 span = max(now - result.oldest_read.timestamp(), 0.0)
-            self._rate(origin)
             self.planner.finished(key, started, new=result.new, ok=True, span=span)
         elif result.error_kind == "deferred":
             # Our own budget held the poll back before it sent anything (or mid-way): it stays due, and late.
             self.planner.release(key)
-            self._blocked[origin] = now + (result.retry_after or 1.0)
+            self._blocked[timeline.id.server] = now + (result.retry_after or 1.0)
         else:
             self.planner.finished(key, started, new=0, ok=False)
             until = result.backoff_until.timestamp() if result.backoff_until is not None else now + 60.0
             self.planner.postpone(key, until)
-        return result
 
     def wake_in(self, now: float) -> float:
         """Seconds until a poll may become ready (a due time, a budget refill), at most IDLE_WAKE."""
@@ -179,8 +227,9 @@ class CoverageScheduler:
         while not stop.is_set():
             self._wake.clear()
             now = self._clock()
-            for timeline in self.ready(now):
-                task = asyncio.create_task(self.run_one(timeline, now), name=f"poll {timeline_id(timeline)}")
+            for unit in self.ready(now):
+                name = "poll " + " ".join(timeline_id(t) for t in unit)
+                task = asyncio.create_task(self.run_one(unit, now), name=name)
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             delay = self.wake_in(self._clock())

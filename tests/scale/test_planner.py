@@ -110,8 +110,8 @@ def test_when_the_budget_cannot_keep_up_every_poll_is_queued_late_and_logged_nev
     async def run_for(seconds: float) -> None:
         end = clock[0] + seconds
         while clock[0] < end:
-            for timeline in scheduler.ready(clock[0]):
-                await scheduler.run_one(timeline, clock[0])
+            for unit in scheduler.ready(clock[0]):
+                await scheduler.run_one(unit, clock[0])
             clock[0] += max(scheduler.wake_in(clock[0]), 0.5)
 
     with caplog.at_level(logging.WARNING, logger="bot.schedule.runner"):
