@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
+from bot.daemon.grouping import AnyTagSupport, poll_group
 from bot.daemon.outcomes import PollOutcomes
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
@@ -135,9 +136,12 @@ class Application:
         self._refreshed: set[str] = set()
         self.coverage: CoverageScheduler | None = None
         """The adaptive scheduler of Mastodon timelines (`schedule.strategy = "adaptive"`); None on fixed intervals."""
+        self.any_tags = AnyTagSupport(self.mastodon_client, self.budget)
+        """Which instances were seen to honour `any[]` (the adaptive schedule groups quiet tags there)."""
         if config.schedule.strategy == "adaptive":
             self.coverage = CoverageScheduler(
-                self.poll, self._budgets.get, config.schedule, metrics=self.metrics, clock=clock
+                self.poll, self._budgets.get, config.schedule, metrics=self.metrics, clock=clock,
+                poll_group=self.poll_group, groups_ok=self.any_tags.honoured,
             )
         """The instances that have an engagement refresh job now."""
 
@@ -221,6 +225,22 @@ class Application:
         result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
         self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.id.server))
         return result
+
+    async def poll_group(self, unit: Sequence[Timeline]) -> list[PollResult]:
+        """Poll quiet timelines of one instance in one `any[]` request, each reported as its own poll."""
+        self._track(asyncio.current_task())
+        origin = unit[0].id.server
+        return await poll_group(self.ingestor, self.outcomes, self.mastodon_client(origin), self.budget(origin), unit,
+                                self.config.mastodon.backfill)
+
+    async def probe_any(self) -> None:
+        """Find out which watched instances honour `any[]` (each probed until decided, every half hour at most)."""
+        by_origin: dict[str, list[str]] = {}
+        for timeline in self.timelines():
+            if timeline.id.source is SourceKind.MASTODON:
+                by_origin.setdefault(timeline.id.server, []).append(timeline.id.feed)
+        for origin, tags in by_origin.items():
+            await self.any_tags.probe(origin, tags)
 
     def _first_runs(self) -> dict[str, datetime]:
         # A source that was backing off when the daemon stopped stays left alone after a restart, so a crash loop
@@ -369,6 +389,9 @@ class Application:
         gateway = start_gateway(self.bot_services(), self.config.discord,
                                 watch_channels=bool(self.watches.cached().channels))
         coverage = asyncio.create_task(self.coverage.run(stop)) if self.coverage is not None else None
+        if self.coverage is not None:
+            scheduler.add_job(self.probe_any, IntervalTrigger(minutes=5), id="probe-any", name="probe any[] support",
+                              next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, replace_existing=True)
         try:
             await stop.wait()
         finally:
