@@ -51,7 +51,8 @@ class AnyShim:
             return
         self.merged += 1
         tags = [parts.path[len(PREFIX):], *extra]
-        pages = [requests.get(f"{self.target}{PREFIX}{t}?{urlencode(plain)}", headers=headers, timeout=10) for t in tags]
+        query = urlencode(plain)
+        pages = [requests.get(f"{self.target}{PREFIX}{t}?{query}", headers=headers, timeout=10) for t in tags]
         statuses = {s["id"]: s for page in pages for s in page.json()}
         ordered = sorted(statuses.values(), key=lambda s: int(s["id"]), reverse=True)
         limit = int(dict(plain).get("limit", "20"))

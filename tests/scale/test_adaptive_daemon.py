@@ -31,7 +31,9 @@ def adaptive(config: Config) -> Config:
 async def until(condition: Callable[[], bool]) -> None:
     async def wait() -> None:
         # The daemon's effects are rows in the database; nothing signals them, so look again shortly.
-        while not condition():
+        while True:
+            if condition():
+                return
             await asyncio.sleep(0.05)
 
     await asyncio.wait_for(wait(), PATIENCE)
