@@ -35,6 +35,7 @@ from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
 from bot.schedule.runner import CoverageScheduler
+from bot.schedule.status import budget_lines
 from bot.sources.base import Timeline
 from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.ratelimit import RequestBudget
@@ -419,7 +420,8 @@ class Application:
             return DigestService(self.effective_config, self.db, sink)
 
         async def status() -> list[str]:
-            return await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
+            lines = await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
+            return lines + budget_lines(self._budgets, self.coverage, self.any_tags.honoured, self._clock())
 
         return BotServices(WatchService(self.db, self.config), digests, status)
 

@@ -243,6 +243,13 @@ class CoverageScheduler:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def grouped(self, origin: str) -> int:
+        """Timelines of `origin` quiet enough to share `any[]` requests now."""
+        return sum(
+            1 for key, t in self._timelines.items()
+            if t.id.server == origin and key in self.planner.timelines and self.planner.timelines[key].cost < 1.0
+        )
+
     def lags(self, now: float | None = None) -> list[InstanceLag]:
         """Per instance: timelines, polls queued (due, not started) and the slowest timeline's lag."""
         now = self._clock() if now is None else now

@@ -125,3 +125,29 @@ def test_when_the_budget_cannot_keep_up_every_poll_is_queued_late_and_logged_nev
     assert any("run late" in r.getMessage() and "none is skipped" in r.getMessage() for r in caplog.records)
     text = metrics.render().decode()
     assert "merkwacht_poll_lag_seconds" in text and "merkwacht_polls_queued" in text
+
+
+def test_status_shows_each_instances_budgets_requests_grouping_and_slowest_lag() -> None:
+    from bot.schedule.status import budget_lines
+
+    clock = [1_800_000_000.0]
+    budget = RequestBudget(limit=300, window=300, reserve=0, clock=lambda: clock[0])
+    budget.observe(200, {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "300"})
+    budget.finished()
+    for paging in (True, True, False):
+        budget.take(paging=paging)
+
+    async def poll(timeline: Any) -> PollResult:
+        return PollResult(timeline.id)
+
+    settings = ScheduleConfig(max_latency=timedelta(minutes=10))
+    scheduler = CoverageScheduler(poll, lambda origin: budget, settings, clock=lambda: clock[0])
+    scheduler.sync([FakeTimeline("koffie"), FakeTimeline("thee")])  # type: ignore[list-item]
+    clock[0] += 100  # nobody has polled: both are late
+
+    lines = budget_lines({ORIGIN: budget}, scheduler, lambda origin: False, clock[0])
+
+    assert lines[0] == "Instance budgets:"
+    assert "API 297/300 left" in lines[1] and "paging 2/300 used in 15m" in lines[1]
+    assert "3 requests sent (2 paging)" in lines[1] and "any[] not used" in lines[1]
+    assert "slowest #koffie" in lines[1] and "late, 2 queued" in lines[1]
