@@ -1,0 +1,1 @@
+"""Merkwacht: social listening on the fediverse and Discord. One package per stage; see docs/architecture.md."""

@@ -317,8 +317,14 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 )
 def demo(cycles: int, output_dir: Path) -> None:
     """A self-contained tour: local Mastodon server, realistic posts, the real daemon code, what it stored."""
-    from bot.demo.run import run_demo
-
+    try:
+        from bot.demo.run import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("mastodon_mock"):
+            raise
+        raise click.ClickException(
+            "the demo needs its local servers: pip install 'merkwacht[demo]' (or, in a clone, pip install -e '.[demo]')"
+        ) from None
     run_demo(output_dir, cycles=cycles, console=Console())
 
 

@@ -1,0 +1,1 @@
+"""The self-contained tour (`merkwacht demo`): local Mastodon and Discord servers, realistic posts, the real daemon."""

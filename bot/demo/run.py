@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from mastodon_mock.config import SeedAccount, SeedConfig
+from mastodon_mock.testing.server import MockServer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
@@ -32,9 +34,6 @@ DEMO_POLL_SECONDS = 2.0
 @contextmanager
 def local_mastodon() -> Iterator[Any]:
     """A mastodon-mock server on a free 127.0.0.1 port, seeded with the demo accounts."""
-    from mastodon_mock.config import SeedAccount, SeedConfig
-    from mastodon_mock.testing.server import MockServer
-
     seed = SeedConfig(
         accounts=[
             SeedAccount(

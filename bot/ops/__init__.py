@@ -1,1 +1,1 @@
-"""Running unattended: the health and metrics endpoint, and the metrics themselves."""
+"""Running unattended: backoff, logs, metrics and the health endpoint, failures that must not be silent, memory."""

@@ -126,3 +126,15 @@ def test_the_demo_runs_end_to_end_without_any_account(tmp_path: Path) -> None:
     assert "Acme Coffee" in result.output and "FietsFix" in result.output
     assert "1 skipped (author opted out)" in result.output
     assert (tmp_path / "out" / "demo.db").is_file()
+
+
+def test_the_demo_without_its_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    # As on a machine where `pip install merkwacht` ran without `[demo]`: mastodon-mock cannot be imported.
+    for name in [m for m in sys.modules if m.split(".")[0] == "mastodon_mock"] + ["mastodon_mock"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "bot.demo.run", raising=False)
+    result = CliRunner().invoke(cli, ["demo", "--output-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "pip install 'merkwacht[demo]'" in result.output
