@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.cli.context import Context
+from bot.cli.status import status
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
@@ -344,6 +345,7 @@ def db_upgrade(ctx: Context) -> None:
 
 
 cli.add_command(watch)
+cli.add_command(status)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -151,3 +151,17 @@ def test_status_shows_each_instances_budgets_requests_grouping_and_slowest_lag()
     assert "API 297/300 left" in lines[1] and "paging 2/300 used in 15m" in lines[1]
     assert "3 requests sent (2 paging)" in lines[1] and "any[] not used" in lines[1]
     assert "slowest #koffie" in lines[1] and "late, 2 queued" in lines[1]
+
+
+def test_the_fixed_schedule_spreads_each_instances_first_polls_instead_of_firing_them_at_once() -> None:
+    from bot.daemon.app import FIRST_ROUND_GAP, first_round_offsets
+
+    other = "https://other.example"
+    timelines = [FakeTimeline(f"t{i}") for i in range(200)] + [FakeTimeline(f"o{i}", other) for i in range(3)]
+
+    offsets = first_round_offsets(timelines, interval=300)  # type: ignore[arg-type]
+
+    mine = [o for t, o in offsets if t.id.server == ORIGIN]
+    theirs = [o for t, o in offsets if t.id.server == other]
+    assert len(set(mine)) == 200 and max(mine) < 300, "200 distinct starts within one interval"
+    assert theirs == [0.0, FIRST_ROUND_GAP, 2 * FIRST_ROUND_GAP], "another instance starts at once, at its own pace"
