@@ -78,15 +78,6 @@ class Planner(Generic[Key]):
     now: float = 0.0
     """The latest time the planner was told about (a replan never moves a poll before it)."""
 
-    def add(self, key: Key, origin: str, now: float, *, spread: float | None = None, index: int = 0,
-            count: int = 1) -> None:
-        """Plan a new timeline: the `index`-th of `count` added together starts `index / count` into `spread`."""
-        if key in self.timelines:
-            return
-        window = self.max_latency if spread is None else spread
-        self.timelines[key] = TimelinePlan(origin, due=now + window * index / max(count, 1))
-        self._replan(origin)
-
     def add_many(self, keys: Iterable[tuple[Key, str]], now: float) -> None:
         """Plan timelines that start together, spread out so they do not all hit their instance at once.
 
