@@ -7,6 +7,8 @@ Compares, in the same run and on the same posts:
 - **fixed**: today's polling as it was before this change: every timeline every `poll_interval` (5 minutes) with
   APScheduler's jitter, all first polls at start, each poll paging forward with `min_id` until an empty page, a
   budget that knows the 5-minute limit only;
+- **fixed+head**: the fixed schedule (`strategy = "fixed"`, still the default) with this work's polls: newest page
+  first, the paging budget, first polls spread as the daemon now spreads them (one per 1.25 s);
 - **adaptive**: `schedule.strategy = "adaptive"` (bot/schedule), polls that read the newest page first, and the
   paging budget;
 - **adaptive+any**: the same, with quiet tags read five to a request through `any[]` (the simulated instance honours
@@ -54,7 +56,7 @@ from bot.schedule.runner import CoverageScheduler
 from bot.sources.mastodon.ratelimit import PagingBudget, RequestBudget
 from storage.db import Database
 
-STRATEGIES = ["fixed", "adaptive", "adaptive+any"]
+STRATEGIES = ["fixed", "fixed+head", "adaptive", "adaptive+any"]
 INTERVAL = 300.0
 JITTER = 30.0
 DRAIN = 900.0
@@ -111,10 +113,11 @@ async def simulate(strategy: str, tags: Sequence[str], posts: list[tuple[float, 
     db = Database(f"sqlite:///{workdir / f'{strategy}.db'}")
     pipeline = Pipeline(BrandMatcher([]), None)
     ingestor = Ingestor(db, pipeline, backoff=BackoffPolicy(base=INTERVAL, cap=3600))
-    adaptive = strategy != "fixed"
-    paging = PagingBudget(clock=clock) if adaptive else PagingBudget(limit=10**9, clock=clock)
+    adaptive = strategy.startswith("adaptive")
+    today = strategy == "fixed"
+    paging = PagingBudget(limit=10**9, clock=clock) if today else PagingBudget(clock=clock)
     budget = RequestBudget(clock=clock, paging=paging)
-    timelines = {tag: LimitedTimeline(server, tag, budget, head_first=adaptive) for tag in tags}
+    timelines = {tag: LimitedTimeline(server, tag, budget, head_first=not today) for tag in tags}
 
     created: dict[str, float] = {}
     pending = iter(posts)
@@ -185,6 +188,8 @@ async def simulate(strategy: str, tags: Sequence[str], posts: list[tuple[float, 
         rng = random.Random(7)
         # APScheduler as the daemon set it up: first run now, then every interval plus up to `jitter`.
         next_run = dict.fromkeys(tags, start)
+        if not today:
+            next_run = {tag: start + min(i * 1.25, INTERVAL * i / len(tags)) for i, tag in enumerate(tags)}
         while clock.now < finish:
             publish_until(clock.now)
             for tag in sorted((t for t in tags if next_run[t] <= clock.now), key=next_run.__getitem__):
