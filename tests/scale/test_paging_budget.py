@@ -62,3 +62,24 @@ def test_a_429_to_a_paging_request_holds_back_paging_only() -> None:
     assert budget.wait() == 0.0 and budget.take() == 0.0, "requests without paging parameters go on"
     clock[0] += 601
     assert budget.take(paging=True) == 0.0
+
+
+def test_a_paging_429_whose_reset_has_already_passed_holds_paging_back_a_moment_not_fifteen_minutes() -> None:
+    clock = [1_800_000_000.0]
+    budget = _budget(clock)
+    budget.take(paging=True)
+
+    # A 2-second window's reset, read after it passed (a slow answer on a loaded machine).
+    budget.observe(429, {"X-RateLimit-Limit": "300", "X-RateLimit-Reset": str(int(clock[0]) - 1)}, paging=True)
+
+    assert budget.wait(paging=True) <= 2.0
+
+
+def test_a_paging_429_that_says_nothing_holds_paging_back_for_the_whole_paging_window() -> None:
+    clock = [1_800_000_000.0]
+    budget = _budget(clock)
+    budget.take(paging=True)
+
+    budget.observe(429, {}, paging=True)
+
+    assert budget.wait(paging=True) >= 899

@@ -272,7 +272,12 @@ class RequestBudget:
                 if reset is not None and reset > now:
                     until = max(until or 0.0, reset)
                 if paging and self._remaining > self.reserve:
-                    self.paging.refused(until if until is not None else now + self.paging.window)
+                    if until is None:
+                        # A reset already past (a short window, a slow answer) means "again soon"; only a 429 that
+                        # says nothing at all is taken as the whole paging window.
+                        told = retry_after is not None or reset is not None
+                        until = now + (RESET_MARGIN if told else self.paging.window)
+                    self.paging.refused(until)
                     return
                 self._remaining = 0
                 if until is None:
