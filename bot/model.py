@@ -206,3 +206,13 @@ class StoredWatch:
     def active(self) -> bool:
         """Whether this row adds (rather than removes) its entry."""
         return self.state == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedPost:
+    """A post that was read but could not be stored, with the reason: recorded so the timeline moves on past it."""
+
+    timeline: TimelineId
+    remote_id: str
+    uri: str
+    reason: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,8 +10,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.model import SUPPORTED_BACKENDS
@@ -18,6 +22,47 @@ from bot.model import SUPPORTED_BACKENDS
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 64 * 1024
+CONNECTION_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+"""Failures of the database itself (down, locked, read-only), which say nothing about the data being written."""
+
+
+class StorageError(Exception):
+    """The database cannot be used; the message says which one (path or host), what is wrong and what to do."""
+
+
+def where(url: str) -> str:
+    """The database a URL points at, for messages: a SQLite file's path, or PostgreSQL's user@host:port/db."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "the configured database"
+    if parsed.get_backend_name() == "sqlite":
+        return f"the SQLite database {parsed.database or ':memory:'}"
+    user = f"{parsed.username}@" if parsed.username else ""
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"PostgreSQL {user}{parsed.host or 'localhost'}{port}/{parsed.database or ''}"
+
+
+def explain(exc: BaseException, url: str) -> str:
+    """One or two lines about a database failure: what, where, and what to do; never SQL or parameters."""
+    original = getattr(exc, "orig", None) or exc
+    detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    lowered = detail.lower()
+    place = where(url)
+    if "unable to open database file" in lowered:
+        return f"cannot open {place}: its folder does not exist or is not writable; fix [storage] url or the folder"
+    if "readonly database" in lowered or "read-only" in lowered:
+        return f"cannot write {place}: the file or its folder is read-only; give Merkwacht write access"
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return (f"{place} is not a usable SQLite database ({detail}); restore it from a backup, or point "
+                "[storage] url at another file")
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return f"{place} refused the login ({detail}); set PGPASSWORD or ~/.pgpass for that user"
+    if "could not connect" in lowered or "connection refused" in lowered or "could not translate" in lowered:
+        return f"cannot reach {place} ({detail}); is the server running and the host right?"
+    if "does not exist" in lowered and "database" in lowered:
+        return f"{place}: {detail}; create the database first (createdb)"
+    return f"{place}: {detail}"
 
 
 def normalise_url(url: str) -> str:
@@ -50,7 +95,23 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=postgres_password_args())
+
+
+def postgres_password_args() -> dict[str, Any]:
+    """Connection arguments with the password from the file $PGPASSWORD_FILE names, unless $PGPASSWORD is set."""
+    # libpq reads PGPASSWORD by itself, but has no PGPASSWORD_FILE: Docker secrets are files, so read it here.
+    if os.environ.get("PGPASSWORD") or not os.environ.get("PGPASSWORD_FILE"):
+        return {}
+    path = Path(os.environ["PGPASSWORD_FILE"])
+    try:
+        password = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise StorageError(
+            f"cannot read the PostgreSQL password file {path} (named by $PGPASSWORD_FILE): {why}"
+        ) from None
+    return {"password": password} if password else {}
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -66,17 +127,59 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def _require_existing(url: str) -> None:
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        return
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return
+    if not Path(database).is_file():
+        raise StorageError(
+            f"there is no database at {database} ([storage] url); check the path, or run `merkwacht poll` or "
+            "`merkwacht run` first to create it"
+        )
+
+
 class Database:
     """An engine with its session factory: the one handle the rest of Merkwacht passes around."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, must_exist: bool = False) -> None:
+        """Open (and migrate) the database at `url`; raises StorageError saying what is wrong and what to do.
+
+        `must_exist`: for commands that only read, a SQLite file that is not there is an error (a mistyped path
+        would otherwise create an empty database, folders and all, and report nothing).
+        """
         backend = make_url(url).get_backend_name()
         if backend not in SUPPORTED_BACKENDS:
-            raise ValueError(f"{backend!r} databases are not supported: Merkwacht stores to SQLite or PostgreSQL")
-        self.engine = make_engine(url)
+            raise StorageError(f"{backend!r} databases are not supported: Merkwacht stores to SQLite or PostgreSQL")
+        if must_exist:
+            _require_existing(url)
+        try:
+            self.engine = make_engine(url)
+        except ModuleNotFoundError as exc:
+            raise StorageError(
+                f"{where(url)} needs the {exc.name} driver, which is not installed: "
+                "pip install 'merkwacht[postgres]'"
+            ) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot create the folder for {where(url)}: {exc.strerror or exc}") from exc
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
-            upgrade(self.engine)
+            try:
+                upgrade(self.engine)
+            except CommandError as exc:
+                self.engine.dispose()
+                if "locate revision" in str(exc):
+                    raise StorageError(
+                        f"{where(url)} was written by a newer Merkwacht than this one ({exc}); upgrade Merkwacht, "
+                        "or point [storage] url at another database"
+                    ) from exc
+                raise StorageError(f"cannot migrate {where(url)}: {exc}") from exc
+            except (DatabaseError, InterfaceError) as exc:
+                self.engine.dispose()
+                raise StorageError(explain(exc, url)) from exc
 
     @property
     def dialect(self) -> str:

@@ -60,3 +60,17 @@ def iter_export_rows(session: Session, since: datetime | None = None) -> Iterato
             }
         session.expunge_all()
         last = (posts[-1].created_at, posts[-1].id)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+"""What spreadsheet programs read as the start of a formula (OWASP's list for CSV injection)."""
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: a leading `'` neutralises a would-be formula (`=HYPERLINK(...)`).
+
+    Numbers are left alone, so negative scores stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

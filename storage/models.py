@@ -295,3 +295,19 @@ class SourceOutageRow(Base):
     ended_at: Mapped[datetime]
     errors: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SkippedPostRow(Base):
+    """A post that was read but could not be stored, with the reason: the timeline's cursor moved past it."""
+
+    __tablename__ = "skipped_posts"
+    __table_args__ = (Index("ix_skipped_posts_skipped_at", "skipped_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(255))
+    remote_id: Mapped[str] = mapped_column(String(128))
+    uri: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    skipped_at: Mapped[datetime]

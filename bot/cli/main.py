@@ -15,10 +15,12 @@ from typing import Any, TextIO
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.cli.context import Context
+from bot.cli.errors import GuardedGroup
 from bot.cli.status import status
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config
@@ -52,7 +54,7 @@ CSV_COLUMNS = (
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -62,7 +64,8 @@ pass_context = click.make_pass_decorator(Context)
     show_default=True,
     help="The config file (or set MERKWACHT_CONFIG).",
 )
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              default="INFO", show_default=True, help="DEBUG also shows the traceback of an error.")
 @click.option("--log-format", type=click.Choice(["plain", "json"]), default="plain", show_default=True)
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path, log_level: str, log_format: str) -> None:
@@ -123,9 +126,22 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
                 finally:
                     progress.remove_task(task)
 
-            return list(await asyncio.gather(*(one(t) for t in timelines)))
+            try:
+                return list(await asyncio.gather(*(one(t) for t in timelines)))
+            finally:
+                if app.discord is not None:
+                    await app.discord.close()  # else aiohttp reports an "Unclosed client session" at exit
 
-        results = asyncio.run(poll_all())
+        # Each result is printed below, once; the daemon's own report of it ("next try in 2m") would say it twice,
+        # and there is no next try in a one-shot command. --log-level DEBUG shows it anyway.
+        outcomes = logging.getLogger("bot.daemon.outcomes")
+        level = outcomes.level
+        if not outcomes.isEnabledFor(logging.DEBUG):
+            outcomes.setLevel(logging.CRITICAL)
+        try:
+            results = asyncio.run(poll_all())
+        finally:
+            outcomes.setLevel(level)
     app.close()
     failed = 0
     for timeline, result in zip(timelines, results, strict=True):
@@ -153,7 +169,9 @@ def check(ctx: Context) -> None:
     """Validate the config and show what would be watched."""
     config = ctx.config
     console = Console()
-    console.print(f"[green]{ctx.config_path}: valid[/green]  time zone {config.timezone}, storage {_safe_url(config)}")
+    # Every value from the config goes through escape(): Rich would take `[x]` in a term for markup and drop it.
+    console.print(f"[green]{escape(str(ctx.config_path))}: valid[/green]  time zone {config.timezone}, storage "
+                  f"{escape(_safe_url(config))}")
     console.print(
         f"poll every {format_duration(config.schedule.poll_interval)}, digest at "
         f"{config.schedule.digest_at:%H:%M}, first poll reaches back {format_duration(config.mastodon.backfill)}"
@@ -163,26 +181,41 @@ def check(ctx: Context) -> None:
     table.add_column("token")
     table.add_column("hashtags")
     for instance in config.mastodon.instances:
-        if instance.token_env or instance.token_file:
-            token = "set" if instance.token() else f"[yellow]not set ({instance.token_env or instance.token_file})[/]"
-        else:
-            token = "none (public timelines)"
-        table.add_row(instance.url, token, " ".join(f"#{t}" for t in config.watched_hashtags(instance)))
+        token = _token_state(instance) if instance.token_env or instance.token_file else "none (public timelines)"
+        tags = " ".join(f"#{t}" for t in config.watched_hashtags(instance))
+        table.add_row(escape(instance.url), token, escape(tags))
     console.print(table)
     brands = Table(title="Brands")
     for column in ("brand", "terms", "hashtags", "handles", "excluded"):
         brands.add_column(column)
     for brand in config.brands:
         brands.add_row(
-            brand.name,
-            ", ".join(brand.terms),
-            " ".join(f"#{t}" for t in brand.hashtags),
-            " ".join(f"@{h}" for h in brand.handles),
-            ", ".join(brand.exclude),
+            escape(brand.name),
+            escape(", ".join(brand.terms)),
+            escape(" ".join(f"#{t}" for t in brand.hashtags)),
+            escape(" ".join(f"@{h}" for h in brand.handles)),
+            escape(", ".join(brand.exclude)),
         )
     console.print(brands)
     if not config.mastodon.instances:
-        console.print("[yellow]no [[mastodon.instances]]: nothing will be polled[/]")
+        console.print(f"[yellow]{escape('no [[mastodon.instances]]: nothing will be polled')}[/]")
+    discord = config.discord
+    table = Table(title="Discord")
+    table.add_column("setting")
+    table.add_column("value")
+    table.add_row("token", _token_state(discord))
+    table.add_row("digest channel", str(discord.digest_channel) if discord.digest_channel else
+                  "[yellow]none: no digest is posted[/]")
+    table.add_row("watched channels", " ".join(str(c) for c in discord.watch_channels) or "none")
+    table.add_row("slash commands in servers", " ".join(str(g) for g in discord.guild_ids) or "none")
+    table.add_row("API", escape(discord.api_base))
+    console.print(table)
+
+
+def _token_state(secret: Any) -> str:
+    # Whether a token is there, and where it is read from: never the token itself.
+    source = escape(secret.token_source())
+    return f"set (from {source})" if secret.token() else f"[yellow]not set ({source})[/]"
 
 
 def _safe_url(config: Config) -> str:
@@ -209,8 +242,8 @@ def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> No
     from storage.export import iter_export_rows
 
     config = ctx.config
-    since_utc = since.replace(tzinfo=config.zone).astimezone(UTC) if since else None
-    db = Database(config.storage.url)
+    since_utc = _since_utc(since, config)
+    db = Database(config.storage.url, must_exist=True)
     try:
         with db.sessions() as session:
             rows = iter_export_rows(session, since_utc)
@@ -234,10 +267,14 @@ def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> No
               help="With --dry-run: print the exact message bodies POSTed to Discord, one JSON object per line.")
 @click.option("--chart", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the chart PNG to this file.")
+@click.option("--force-partial", is_flag=True,
+              help="Send today's digest although the day is not over (it is recorded as sent: the full one is not).")
 @pass_context
-def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, chart: Path | None) -> None:
+def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, chart: Path | None,
+           force_partial: bool) -> None:
     """Build the daily digest for a day and post it to the digest channel (once: a sent day is not sent again)."""
     from bot.digest.build import previous_local_day
+    from bot.digest.days import DayRefused, check_digest_day
     from bot.digest.deliver import DigestService
     from bot.discord.connection import DiscordConnection
     from bot.discord.sink import DiscordSink
@@ -246,10 +283,25 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
 
     config = ctx.config
     target = day.date() if day else previous_local_day(datetime.now(UTC), config.zone)
-    db = Database(config.storage.url)
-    # Brands and hashtags added or removed at run time count, as in the daemon's scheduled digest.
-    effective = LiveWatchList(db, config).effective_config
     try:
+        check_digest_day(target, datetime.now(config.zone).date(), sending=not dry_run, force_partial=force_partial)
+    except DayRefused as exc:
+        raise click.BadParameter(str(exc).replace("preview it instead", "use --dry-run to look at it"),
+                                 param_hint="--date") from None
+    if chart is not None and not chart.parent.is_dir():
+        raise click.BadParameter(f"{chart}: the folder {chart.parent} does not exist", param_hint="--chart")
+    token = None if dry_run else config.discord.token()
+    if not dry_run and (not token or config.discord.digest_channel is None):
+        raise click.ClickException(
+            f"cannot send: {'no Discord token in ' + str(config.discord.token_env) if not token else ''}"
+            f"{' and ' if not token and config.discord.digest_channel is None else ''}"
+            f"{'no [discord] digest_channel' if config.discord.digest_channel is None else ''}; "
+            "use --dry-run to see the digest without sending it"
+        )
+    db = Database(config.storage.url, must_exist=True)
+    try:
+        # Brands and hashtags added or removed at run time count, as in the daemon's scheduled digest.
+        effective = LiveWatchList(db, config).effective_config
         if dry_run:
             service = DigestService(effective, db)
             prepared, payloads = service.payloads(target, config.discord.digest_channel)
@@ -266,14 +318,7 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
                         for field in embed.get("fields", []):
                             click.echo(f"{field['name']}:\n{field['value']}")
             return
-        token = config.discord.token()
-        if not token or config.discord.digest_channel is None:
-            raise click.ClickException(
-                f"cannot send: {'no Discord token in ' + str(config.discord.token_env) if not token else ''}"
-                f"{' and ' if not token and config.discord.digest_channel is None else ''}"
-                f"{'no [discord] digest_channel' if config.discord.digest_channel is None else ''}; "
-                "use --dry-run to see the digest without sending it"
-            )
+        assert token is not None  # checked above, before the database was opened
         connection = DiscordConnection(token, config.discord.api_base)
         service = DigestService(effective, db, DiscordSink(connection, retries=config.discord.digest_retries))
 
@@ -288,15 +333,32 @@ def digest(ctx: Context, day: datetime | None, dry_run: bool, as_json: bool, cha
             click.echo(json.dumps({"day": target.isoformat(), "channel_id": str(result.channel_id),
                                    "status": result.status, "message_ids": result.message_ids, "error": result.error}))
         else:
+            sent = len(result.message_ids)
             click.echo(f"digest for {target}: {result.status.replace('_', ' ')}"
-                       f" ({len(result.message_ids)} messages){': ' + result.error if result.error else ''}")
+                       f" ({sent} message{'' if sent == 1 else 's'}){': ' + result.error if result.error else ''}")
         if result.status == "failed":
             sys.exit(1)
     finally:
         db.close()
 
 
+def _since_utc(since: datetime | None, config: Config) -> datetime | None:
+    if since is None or since.year < 1971:
+        return None  # from the beginning of time: every post
+    try:
+        return since.replace(tzinfo=config.zone).astimezone(UTC)
+    except OverflowError:
+        raise click.BadParameter(f"{since:%Y-%m-%d} is out of range", param_hint="--since") from None
+
+
 def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+    from storage.export import csv_safe
+
+    flat = _flatten_fields(row)
+    return {key: csv_safe(value) for key, value in flat.items()}
+
+
+def _flatten_fields(row: dict[str, Any]) -> dict[str, Any]:
     flat = dict(row)
     flat.update(row["engagement"])
     flat["tags"] = " ".join(row["tags"])
@@ -308,7 +370,8 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @cli.command()
-@click.option("--cycles", default=3, show_default=True, help="Poll cycles to run against the local server.")
+@click.option("--cycles", type=click.IntRange(1, 50), default=3, show_default=True,
+              help="Poll cycles to run against the local server (1 to 50).")
 @click.option(
     "--output-dir",
     type=click.Path(path_type=Path, file_okay=False),

@@ -19,15 +19,15 @@ from bot.watch.service import Change, WatchError, WatchService, cli_actor
 T = TypeVar("T")
 
 
-def _service(ctx: Context) -> WatchService:
+def _service(ctx: Context, *, must_exist: bool = False) -> WatchService:
     from storage.db import Database
 
     config = ctx.config
-    return WatchService(Database(config.storage.url), config)
+    return WatchService(Database(config.storage.url, must_exist=must_exist), config)
 
 
-def _run(ctx: Context, work: Callable[[WatchService], Awaitable[T]]) -> T:
-    service = _service(ctx)
+def _run(ctx: Context, work: Callable[[WatchService], Awaitable[T]], *, must_exist: bool = False) -> T:
+    service = _service(ctx, must_exist=must_exist)
     try:
         return asyncio.run(work(service))  # type: ignore[arg-type]
     except WatchError as exc:
@@ -49,7 +49,7 @@ def watch() -> None:
 @click.pass_obj
 def watch_list(ctx: Context) -> None:
     """Every watched entry, and whether the config file or a run-time change says so."""
-    entries = _run(ctx, lambda s: s.entries())
+    entries = _run(ctx, lambda s: s.entries(), must_exist=True)
     table = Table(title="Watch list")
     for column in ("what", "origin", "state", "brand", "changed"):
         table.add_column(column)
@@ -145,13 +145,14 @@ def remove_channel(ctx: Context, channel_id: str) -> None:
 
 
 @watch.command("history")
-@click.option("--limit", default=30, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=30, show_default=True,
+              help="How many changes to show (1 to 10,000).")
 @click.pass_obj
 def history(ctx: Context, limit: int) -> None:
     """The latest changes to the watch list: who changed what, and when."""
     from storage import watches as store
 
-    service = _service(ctx)
+    service = _service(ctx, must_exist=True)
     try:
         with service.db.sessions() as session:
             rows: list[Any] = store.history(session, limit)

@@ -14,13 +14,20 @@ class DurationError(ValueError):
     """A text that is not a duration like 30s, 5m or 1h."""
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse `30s`, `5m`, `1h30m`, `1.5h` or `2d` into a positive timedelta."""
-    if not isinstance(text, str) or not _WHOLE.match(text.lower()):
+MAX_DURATION = timedelta(days=3650)
+"""Ten years: longer than anything Merkwacht waits for or reads back, short enough that date arithmetic never
+overflows (`now - backfill` must stay a valid date)."""
+
+
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
+    """Parse `30s`, `5m`, `1h30m`, `1.5h` or `2d` into a positive timedelta (or zero, when `allow_zero`)."""
+    if not isinstance(text, str) or len(text) > 100 or not _WHOLE.match(text.lower()):
         raise DurationError(f"{text!r} is not a duration like 30s, 5m or 1h")
     seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(text.lower()))
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise DurationError(f"{text!r} is not a positive duration")
+    if seconds > MAX_DURATION.total_seconds():
+        raise DurationError(f"{text!r} is longer than {MAX_DURATION.days}d, the longest duration Merkwacht accepts")
     return timedelta(seconds=seconds)
 
 

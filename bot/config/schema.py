@@ -38,6 +38,12 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 
 _HASHTAG = re.compile(r"^\w+$")
 _HANDLE = re.compile(r"^[\w.-]+@[\w.-]+\.[\w-]+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WORD = re.compile(r"\w")
+MAX_KEY = 255
+"""Hashtags, handles, brand names and terms are stored in `varchar(255)` columns (watches, mentions)."""
+MAX_URL = 200
+"""Instance URLs are stored as a post's origin (`varchar(255)`), with room to spare."""
 
 
 class ConfigError(Exception):
@@ -55,6 +61,8 @@ def normalise_hashtag(value: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a hashtag (expected text)")
     tag = unicodedata.normalize("NFC", value.strip()).lstrip("#").casefold()
+    if len(tag) > MAX_KEY:
+        raise ValueError(f"a hashtag of {len(tag)} characters is longer than the {MAX_KEY} Merkwacht can watch")
     if not tag or not _HASHTAG.match(tag):
         raise ValueError(f"{value!r} is not a hashtag: letters, digits and _ only, like 'acme' or '#AcmeCoffee'")
     return tag
@@ -65,6 +73,8 @@ def normalise_handle(value: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a handle (expected text)")
     handle = value.strip().lstrip("@").casefold()
+    if len(handle) > MAX_KEY:
+        raise ValueError(f"a handle of {len(handle)} characters is longer than the {MAX_KEY} Merkwacht can watch")
     if not _HANDLE.match(handle):
         raise ValueError(f"{value!r} is not a fediverse handle like '@acme@mastodon.social'")
     return handle
@@ -79,6 +89,15 @@ def _duration(value: Any) -> timedelta:
         raise ValueError(str(exc)) from None
 
 
+def _duration_or_zero(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    try:
+        return parse_duration(value, allow_zero=True)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _clock(value: Any) -> time:
     if isinstance(value, time):
         return value
@@ -88,12 +107,72 @@ def _clock(value: Any) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-def _http_url(value: Any) -> str:
+def _url(value: Any, *, path_allowed: bool) -> str:
     text = str(value).strip().rstrip("/")
+    example = "'https://discord.com/api/v10'" if path_allowed else "'https://mastodon.social'"
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not an http(s) URL like 'https://mastodon.social'")
-    return text
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the part before @ is a password.
+        raise ValueError(
+            f"the URL of {parts.hostname or 'this host'} holds credentials, and secrets never go in the config "
+            "file: remove the 'user:password@' part and put an access token in the variable token_env names"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} has a port that is not a number from 0 to 65535") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL like {example}")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError(f"{value!r} has a query or fragment; give the server's base URL, like {example}")
+    if parts.path and not path_allowed:
+        raise ValueError(f"{value!r} has a path ({parts.path}); give the instance's base URL, like {example}")
+    if len(text) > MAX_URL:
+        raise ValueError(f"a URL of {len(text)} characters is longer than the {MAX_URL} Merkwacht accepts")
+    scheme = parts.scheme.lower()
+    default_port = {"http": 80, "https": 443}[scheme]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    # One spelling per server: `HTTPS://Example.org:443/` and `https://example.org` are the same instance.
+    return f"{scheme}://{netloc}{parts.path}"
+
+
+def _http_url(value: Any) -> str:
+    return _url(value, path_allowed=False)
+
+
+def _api_url(value: Any) -> str:
+    return _url(value, path_allowed=True)
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a name (expected text)")
+    name = value.strip()
+    if not name:
+        raise ValueError("the name is empty or blank")
+    if len(name.casefold()) > MAX_KEY:
+        raise ValueError(f"a name of {len(name)} characters is longer than the {MAX_KEY} Merkwacht can store")
+    return name
+
+
+def _phrases(value: list[str]) -> list[str]:
+    cleaned = [v.strip() for v in value]
+    if any(not v for v in cleaned):
+        raise ValueError("an empty term matches everything; remove it")
+    for term in cleaned:
+        if len(term) > MAX_KEY:
+            raise ValueError(f"a term of {len(term)} characters is longer than the {MAX_KEY} Merkwacht can store")
+    return list(dict.fromkeys(cleaned))
+
+
+def _terms(value: list[str]) -> list[str]:
+    cleaned = _phrases(value)
+    for term in cleaned:
+        if not _WORD.search(term):
+            # A brand mention must name something: "?" or "-" would make nearly every post a mention.
+            raise ValueError(f"{term!r} has no letter or digit, so it would match nearly every post; remove it")
+    return cleaned
 
 
 def _unique_tags(values: list[str]) -> list[str]:
@@ -105,7 +184,17 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 ClockTime = Annotated[time, BeforeValidator(_clock)]
 """A local time of day written as `HH:MM`."""
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
-"""An http(s) base URL without a trailing slash."""
+"""An http(s) server URL (no credentials, path, query or fragment), normalised: lower case, no default port."""
+ApiUrl = Annotated[str, BeforeValidator(_api_url)]
+"""An http(s) API base URL: like HttpUrl, but with a path allowed."""
+NonNegativeDuration = Annotated[timedelta, BeforeValidator(_duration_or_zero)]
+"""A Duration that may be `0s`."""
+Name = Annotated[str, BeforeValidator(_name)]
+"""A brand or topic name: not blank, at most MAX_KEY characters."""
+Terms = Annotated[list[str], AfterValidator(_terms)]
+"""Brand terms: each with a letter or digit, at most MAX_KEY characters; duplicates dropped."""
+Phrases = Annotated[list[str], AfterValidator(_phrases)]
+"""Exclusions and topic terms: not blank, at most MAX_KEY characters (a symbol like `€` may be one)."""
 Hashtags = Annotated[list[str], AfterValidator(_unique_tags)]
 """Hashtags, normalised to lower case without `#`, duplicates dropped."""
 Handles = Annotated[list[str], AfterValidator(lambda v: list(dict.fromkeys(normalise_handle(h) for h in v)))]
@@ -117,18 +206,57 @@ class _Section(BaseModel):
 
 
 class Secret(_Section):
-    """Where a secret lives: an environment variable or a file, never the config itself."""
+    """Where a secret lives: an environment variable or a file, never the config itself.
+
+    Docker secrets: `<token_env>_FILE` names a file holding the token (e.g. `DISCORD_TOKEN_FILE=/run/secrets/x`).
+    """
 
     token_env: str | None = None
     token_file: Path | None = None
 
+    @field_validator("token_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _ENV_NAME.match(value) or len(value) > 128:
+            # Never echo the value: what lands here by mistake is usually the token itself.
+            raise ValueError(
+                "must be the NAME of an environment variable (letters, digits and _, like 'DISCORD_TOKEN'); this "
+                "value is not one, and may be the token itself: put the token in that variable, never in the config"
+            )
+        return value
+
+    def token_source(self) -> str:
+        """Where the token is read from, for messages: never the token itself."""
+        sources = []
+        if self.token_env:
+            sources += [f"${self.token_env}", f"${self.token_env}_FILE"]
+        if self.token_file:
+            sources.append(str(self.token_file))
+        return " or ".join(sources) or "nowhere (no token_env or token_file)"
+
     def token(self) -> str | None:
-        """The secret's value, or None when neither source is set or holds anything."""
+        """The secret's value, or None when no source is set or holds anything."""
         if self.token_env and os.environ.get(self.token_env, "").strip():
             return os.environ[self.token_env].strip()
+        if self.token_env and os.environ.get(f"{self.token_env}_FILE", "").strip():
+            return _read_secret(Path(os.environ[f"{self.token_env}_FILE"].strip()), f"${self.token_env}_FILE")
         if self.token_file and self.token_file.is_file():
-            return self.token_file.read_text(encoding="utf-8").strip() or None
+            return _read_secret(self.token_file, "token_file")
         return None
+
+
+class SecretError(Exception):
+    """A secret's file is named but cannot be read; the message says which file and which setting named it."""
+
+
+def _read_secret(path: Path, named_by: str) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise SecretError(f"cannot read the token file {path} (named by {named_by}): {why}") from None
 
 
 class StorageConfig(_Section):
@@ -162,7 +290,7 @@ class ScheduleConfig(_Section):
     """`[schedule]`: how often sources are polled and when the digest goes out."""
 
     poll_interval: Duration = timedelta(minutes=5)
-    poll_jitter: Duration = timedelta(seconds=30)
+    poll_jitter: NonNegativeDuration = timedelta(seconds=30)
     digest_at: ClockTime = time(9, 0)
     strategy: Literal["fixed", "adaptive"] = "fixed"
     """`fixed`: every Mastodon timeline every poll_interval; `adaptive`: each as often as its posts arrive."""
@@ -217,19 +345,11 @@ class MastodonConfig(_Section):
 class BrandConfig(_Section):
     """`[[brands]]`: what counts as a mention of one brand."""
 
-    name: str = Field(min_length=1)
-    terms: list[str] = Field(default_factory=list)
+    name: Name
+    terms: Terms = Field(default_factory=list)
     hashtags: Hashtags = Field(default_factory=list)
     handles: Handles = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
-
-    @field_validator("terms", "exclude")
-    @classmethod
-    def _non_blank(cls, value: list[str]) -> list[str]:
-        cleaned = [v.strip() for v in value]
-        if any(not v for v in cleaned):
-            raise ValueError("an empty term matches everything; remove it")
-        return list(dict.fromkeys(cleaned))
+    exclude: Phrases = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something_to_match(self) -> BrandConfig:
@@ -241,8 +361,8 @@ class BrandConfig(_Section):
 class TopicConfig(_Section):
     """`[[topics]]`: a theme posts are tagged with when they use one of its terms."""
 
-    name: str = Field(min_length=1)
-    terms: list[str] = Field(min_length=1)
+    name: Name
+    terms: Phrases = Field(min_length=1)
 
 
 class AnalysisConfig(_Section):
@@ -253,10 +373,17 @@ class AnalysisConfig(_Section):
     @field_validator("languages")
     @classmethod
     def _iso(cls, value: list[str]) -> list[str]:
+        from lingua import Language
+
         out = [v.strip().lower() for v in value]
         bad = [v for v in out if not re.fullmatch(r"[a-z]{2}", v)]
         if bad:
             raise ValueError(f"{bad[0]!r} is not a two-letter ISO 639-1 language code like 'nl'")
+        known = {language.iso_code_639_1.name.lower() for language in Language.all()}
+        unknown = [v for v in out if v not in known]
+        if unknown:
+            codes = ", ".join(sorted(known))
+            raise ValueError(f"{unknown[0]!r} is not a language Merkwacht can detect; it knows {codes}")
         return list(dict.fromkeys(out))
 
 
@@ -272,7 +399,7 @@ class DiscordConfig(Secret):
     """`[discord]`: the bot that reads watched channels and posts the daily digest."""
 
     token_env: str | None = "DISCORD_TOKEN"
-    api_base: HttpUrl = "https://discord.com/api/v10"
+    api_base: ApiUrl = "https://discord.com/api/v10"
     """Overridable for Discord API proxies and the tests' local server."""
     digest_channel: int | None = Field(default=None, gt=0)
     """Where the daily digest is posted; none means no digest is delivered."""

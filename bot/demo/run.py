@@ -16,6 +16,7 @@ from typing import Any
 from mastodon_mock.config import SeedAccount, SeedConfig
 from mastodon_mock.testing.server import MockServer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -148,9 +149,7 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
         written = write_wave(server, 0)
         console.print(f"{written} posts written before Merkwacht starts; it backfills the last 24h on its first poll")
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
-        console.print(
-            f"watching {len(app.timelines())} timelines: " + ", ".join(f"#{t.id.feed}" for t in app.timelines())
-        )
+        console.print(f"watching {len(app.timelines())} timelines: " + ", ".join(t.id.label for t in app.timelines()))
         asyncio.run(_run_cycles(app, server, cycles, console))
         app = Application(with_discord(demo_config(output_dir, server.base_url), discord_fake, output_dir))
         show_posts(app, console)
@@ -158,11 +157,21 @@ def run_demo(output_dir: Path, *, cycles: int = 3, console: Console | None = Non
             from storage.health import all_health
 
             for health in all_health(session):
+                where = health.timeline.label
+                polls, errors = _plural(health.total_polls, "poll"), _plural(health.total_errors, "error")
                 console.print(
-                    f"[dim]{health.timeline.label}: {health.total_polls} polls, {health.posts_new} new, "
-                    f"{health.posts_skipped} skipped (author opted out), {health.total_errors} errors[/]"
+                    f"[dim]{escape(where)}: {polls}, {health.posts_new} new, "
+                    f"{health.posts_skipped} skipped (author opted out, or not storable), {errors}[/]"
                 )
         deliver_and_show(app, discord_fake, output_dir, console)
         app.close()
-    console.print(f"\nThe database is at {database}; try `merkwacht --config <yours> export` on your own.")
+    console.print(
+        f"\nThe demo's database is at {database}.\n"
+        "For your own brands: cp config.example.toml config.toml, edit it, then `merkwacht check` (validates it and "
+        "shows what will be watched) and `merkwacht run`. Tokens go in environment variables, never in the file."
+    )
     return database
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -113,11 +113,20 @@ def post_lines(post: PostSummary, *, zone_label: str, kind: str | None = None, s
     body = f"CW: {excerpt(post.spoiler_text, 80)}" if post.spoiler_text else excerpt(post.text)
     line = f"• {when} · {label}**{who}** ({_where(post)}): {body or '(no text)'}"
     if score:
-        line += f" — {post.engagement} reactions ({post.boosts} boosts, {post.favourites} favourites, "
-        line += f"{post.replies} replies) for {post.followers} followers"
+        counts = ", ".join(_plural(n, word) for n, word in
+                           ((post.boosts, "boost"), (post.favourites, "favourite"), (post.replies, "reply")))
+        line += f" — {_plural(post.engagement, 'reaction')} ({counts})"
+        # "for 0 followers" reads as an error: an account without followers (or a Discord user) shows none.
+        line += f" for {_plural(post.followers, 'follower')}" if post.followers else ""
     url = plain_url(post.url) or plain_url(post.uri)
     # One unit for the packer, so a message split never separates a post from its link.
     return [f"{line}\n  {url}"] if url else [line]
+
+
+def _plural(count: int, word: str) -> str:
+    if count == 1:
+        return f"1 {word}"
+    return f"{count} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
 
 
 def brand_lines(brand: BrandDigest, zone: str) -> list[str]:

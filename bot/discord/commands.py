@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 
 from bot.digest.build import previous_local_day
+from bot.digest.days import DayRefused, check_digest_day
 from bot.digest.deliver import DigestService
 from bot.discord.access import GatewayChannelAccess
 from bot.watch.service import Change, WatchError, WatchService, describe
@@ -91,14 +92,19 @@ def _day(value: str | None, services: BotServices) -> date:
 
 
 async def _day_or_refuse(
-    interaction: discord.Interaction[discord.Client], value: str | None, services: BotServices
+    interaction: discord.Interaction[discord.Client], value: str | None, services: BotServices, *, sending: bool
 ) -> date | None:
-    """The day asked for, or None after telling the member (only them) why it is not a day."""
+    """The day asked for, or None after telling the member (only them) why it is not a day, or not one to send."""
     try:
-        return _day(value, services)
-    except WatchError as exc:
-        await interaction.response.send_message(str(exc), ephemeral=True)
+        day = _day(value, services)
+        today = datetime.now(services.watches.config.zone).date()
+        # The same rule as `merkwacht digest --date`; there is no forcing a partial day from Discord.
+        check_digest_day(day, today, sending=sending, force_hint="")
+    except (WatchError, DayRefused) as exc:
+        await interaction.response.send_message(str(exc).replace("preview it instead", "use /digest preview"),
+                                                ephemeral=True)
         return None
+    return day
 
 
 async def _reply(interaction: discord.Interaction[discord.Client], work: Awaitable[Change]) -> None:
@@ -178,7 +184,7 @@ def build_commands(services: BotServices) -> list[app_commands.Group | app_comma
     @digest.command(name="preview", description="Show the digest only to you (default: yesterday)")
     @app_commands.describe(date="The day, like 2026-03-30")
     async def digest_preview(interaction: discord.Interaction[discord.Client], date: str | None = None) -> None:
-        day = await _day_or_refuse(interaction, date, services)
+        day = await _day_or_refuse(interaction, date, services, sending=False)
         if day is None:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -189,7 +195,7 @@ def build_commands(services: BotServices) -> list[app_commands.Group | app_comma
     @digest.command(name="send", description="Post the digest to the digest channel (once per day)")
     @app_commands.describe(date="The day, like 2026-03-30")
     async def digest_send(interaction: discord.Interaction[discord.Client], date: str | None = None) -> None:
-        day = await _day_or_refuse(interaction, date, services)
+        day = await _day_or_refuse(interaction, date, services, sending=True)
         if day is None:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)

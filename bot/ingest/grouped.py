@@ -14,6 +14,7 @@ polled on its own this time, by the ordinary poll loop, which pages from its cur
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
@@ -23,6 +24,8 @@ from bot.model import TimelineId
 from bot.sources.base import Page, SourceError, Timeline
 from storage.cursors import Cursor, load_cursor, save_cursor
 from storage.posts import store_posts
+
+log = logging.getLogger(__name__)
 
 
 class TagGroup(Protocol):
@@ -68,7 +71,15 @@ class GroupPoller:
                 covered[member.id] = head.ids.index(cursor.newest_id)
         results: dict[TimelineId, PollResult] = {}
         if covered:
-            results.update(await self._store(head, covered, cursors))
+            try:
+                results.update(await self._store(head, covered, cursors))
+            except Exception as exc:
+                # As in the poll loop: a database failure or a bug fails these members' polls, not the scheduler.
+                log.exception("storing the grouped page of %s failed", group.id)
+                for timeline in covered:
+                    result = PollResult(timeline, error=f"internal error: {exc!r}", error_kind="internal")
+                    await asyncio.to_thread(self.ingestor.record_health, result)
+                    results[timeline] = result
         for member in members:
             if member.id not in covered:
                 results[member.id] = await self.ingestor.poll(member, backfill=backfill)

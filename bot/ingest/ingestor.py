@@ -15,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from bot.ingest.pipeline import Pipeline
-from bot.model import Post, TimelineId
+from bot.model import Post, SkippedPost, TimelineId
 from bot.ops.backoff import BackoffPolicy
-from bot.sources.base import Page, SourceError, SourceErrorKind, Timeline
+from bot.sources.base import Page, Rejected, SourceError, SourceErrorKind, Timeline
+from bot.sources.clean import MAX_ID, MAX_URI_BYTES, clean_line, clean_text
 from storage.cursors import Cursor, load_cursor, save_cursor
-from storage.db import Database
+from storage.db import CONNECTION_ERRORS, Database
 from storage.health import record_failure, record_success, set_backoff
 from storage.posts import store_posts
+from storage.skipped import record_skipped
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +100,11 @@ class Ingestor:
         except SourceError as exc:
             result.error, result.error_kind, result.retry_after = str(exc), exc.kind, exc.retry_after
         except Exception as exc:
-            # A bug or a database failure must not kill the scheduler; it is logged with its traceback and counted.
-            log.exception("polling %s failed", timeline.id)
+            # A bug or a database failure must not kill the scheduler. It is counted, and logged as one warning per
+            # failed poll (the health and outcome reports escalate a streak); the traceback only at DEBUG, since a
+            # failure that repeats on every retry would otherwise fill the log with the same 40 lines.
+            log.warning("polling %s failed: %s", timeline.id, describe(exc),
+                        exc_info=log.isEnabledFor(logging.DEBUG))
             result.error, result.error_kind = f"internal error: {exc!r}", "internal"
         await asyncio.to_thread(self._record_health, result)
         return result
@@ -135,8 +140,14 @@ class Ingestor:
                     result.pages += 1
                     if page.raw_count == 0:
                         break
-                    cursor = Cursor(page.newest_id, cursor.backfill_before, cursor.backfill_done)
+                    advanced = page.newest_id is not None and page.newest_id != cursor.newest_id
+                    cursor = Cursor(page.newest_id if advanced else cursor.newest_id, cursor.backfill_before,
+                                    cursor.backfill_done)
                     await self._add(timeline, batch, page, None, cursor, result, progress)
+                    if not advanced:
+                        # A page that does not move the cursor (its items had no usable id) would be read again at
+                        # once, up to max_pages times: stop here; the next poll asks again.
+                        break
         except SourceError:
             # The pages read before the failure are good: keep them (and their cursor) before reporting it.
             await self._store(timeline, batch, result, progress)
@@ -177,6 +188,10 @@ class Ingestor:
             if page.raw_count == 0:
                 # Nothing after the cursor after all (the head's posts were deleted meanwhile): nothing to move.
                 return
+            if page.newest_id is None or page.newest_id == cursor.newest_id:
+                # Its items had no usable id: the cursor cannot move, so the next poll asks again.
+                await self._add(timeline, batch, page, None, cursor, result, progress)
+                return
             cursor = Cursor(page.newest_id, cursor.backfill_before, cursor.backfill_done)
             await self._add(timeline, batch, page, None, cursor, result, progress)
             if in_head.intersection(page.ids):
@@ -196,6 +211,7 @@ class Ingestor:
         progress: Progress | None,
     ) -> None:
         batch.posts += page.posts if cutoff is None else [p for p in page.posts if p.created_at >= cutoff]
+        batch.rejected += page.rejected
         batch.cursor = cursor
         batch.pages += 1
         if batch.pages >= PAGES_PER_TRANSACTION:
@@ -209,6 +225,7 @@ class Ingestor:
         if batch.cursor is None:
             return
         posts, cursor = batch.posts, batch.cursor
+        rejected = [skip_record(timeline, s.remote_id, s.uri, s.reason) for s in batch.rejected]
         batch.clear()
 
         if posts:
@@ -216,14 +233,26 @@ class Ingestor:
             result.oldest_read = oldest if result.oldest_read is None else min(result.oldest_read, oldest)
 
         def work() -> None:
-            processed = self.pipeline.process(posts)
-            with self.db.transaction() as session:
-                stored = store_posts(session, processed.posts)
-                save_cursor(session, timeline.id, cursor)
+            try:
+                processed = self.pipeline.process(posts)
+                with self.db.transaction() as session:
+                    stored = store_posts(session, processed.posts)
+                    record_skipped(session, rejected)
+                    save_cursor(session, timeline.id, cursor)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception as exc:
+                # Something in these posts cannot be analysed or stored: find it by storing them one at a time, so
+                # the others are kept and the cursor moves on (a post that fails the same way every time must not
+                # block its timeline for good).
+                log.warning("%s: storing %d posts failed (%s); storing them one by one",
+                            timeline.id, len(posts), describe(exc))
+                self._store_one_by_one(timeline, posts, rejected, cursor, result, exc)
+                return
             result.new += stored.new
             result.duplicate += stored.duplicate
             result.updated += stored.updated
-            result.skipped += processed.skipped
+            result.skipped += processed.skipped + len(rejected)
 
         # Shielded: a deadline or shutdown that cancels the poll waits for this transaction to finish, so the pages
         # and their cursor are stored together or not at all, and no thread writes after the poll has ended.
@@ -239,6 +268,43 @@ class Ingestor:
     def record_health(self, result: PollResult) -> None:
         """Store a poll's outcome in its timeline's health (and a failure's backoff); blocking."""
         self._record_health(result)
+
+    def _store_one_by_one(
+        self,
+        timeline: Timeline,
+        posts: list[Post],
+        rejected: list[SkippedPost],
+        cursor: Cursor,
+        result: PollResult,
+        first_error: Exception,
+    ) -> None:
+        skipped = list(rejected)
+        new = duplicate = updated = 0
+        for post in posts:
+            try:
+                processed = self.pipeline.process([post])
+                with self.db.transaction() as session:
+                    stored = store_posts(session, processed.posts)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception as exc:
+                reason = describe(exc)
+                log.warning("%s: skipping post %s: %s", timeline.id, post.uri, reason)
+                skipped.append(skip_record(timeline, post.remote_id, post.uri, reason))
+                continue
+            result.skipped += processed.skipped
+            new, duplicate, updated = new + stored.new, duplicate + stored.duplicate, updated + stored.updated
+        if len(posts) > 1 and len(skipped) - len(rejected) == len(posts):
+            # Every post failed alone too: the fault is not in the content (a bug, a schema out of date), and
+            # skipping them all would lose them. The poll fails instead, and the cursor stays.
+            raise first_error
+        with self.db.transaction() as session:
+            record_skipped(session, skipped)
+            save_cursor(session, timeline.id, cursor)
+        result.new += new
+        result.duplicate += duplicate
+        result.updated += updated
+        result.skipped += len(skipped)
 
     def _record_health(self, result: PollResult) -> None:
         if result.error_kind == "deferred":
@@ -264,12 +330,30 @@ class _Batch:
 
     def __init__(self) -> None:
         self.posts: list[Post] = []
+        self.rejected: list[Rejected] = []
         self.cursor: Cursor | None = None
         self.pages = 0
 
     def clear(self) -> None:
         """Start over after the batch was handed to storage."""
-        self.posts, self.cursor, self.pages = [], None, 0
+        self.posts, self.rejected, self.cursor, self.pages = [], [], None, 0
+
+
+def describe(exc: BaseException) -> str:
+    """One line saying what went wrong, without SQL statements or parameters (which may hold a whole post)."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    return f"{type(original).__name__}: {text}"[:500]
+
+
+def skip_record(timeline: Timeline, remote_id: str, uri: str, reason: str) -> SkippedPost:
+    """A skipped post of `timeline`, every field cleaned and bounded so the record itself can always be stored."""
+    return SkippedPost(
+        timeline=timeline.id,
+        remote_id=clean_line(remote_id, MAX_ID),
+        uri=clean_line(uri, MAX_URI_BYTES),
+        reason=clean_text(reason, 1000),
+    )
 
 
 def _only(page: Page, ids: set[str]) -> Page:
@@ -282,6 +366,7 @@ def _only(page: Page, ids: set[str]) -> Page:
         raw_count=len(keep),
         ids=tuple(i for i in page.ids if i in ids),
         post_ids=tuple(page.post_ids[i] for i in keep),
+        rejected=[r for r in page.rejected if r.remote_id in ids],
     )
 
 

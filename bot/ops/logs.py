@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -85,6 +86,20 @@ def _no_voice_warnings(record: logging.LogRecord) -> bool:
     return not (record.name == "discord.client" and "voice will NOT be supported" in record.getMessage())
 
 
+def _quiet_cancellation(record: logging.LogRecord) -> bool:
+    # At shutdown APScheduler cancels the jobs still running and logs each as an ERROR with a CancelledError
+    # traceback. The cancellation is ours (SIGTERM) and harmless (a page being stored is shielded and commits whole):
+    # it becomes one INFO line, and is dropped under the handler's INFO threshold when that is higher.
+    if record.name.startswith("apscheduler") and record.exc_info and record.exc_info[0] is asyncio.CancelledError:
+        record.msg, record.args = "%s: stopped at shutdown; its next run reads on from the stored cursor", (
+            record.getMessage().split(" (trigger:", 1)[0].removeprefix("Job ").strip('"'),
+        )
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return logging.getLogger().isEnabledFor(logging.INFO)
+    return True
+
+
 def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
     """Send Merkwacht's logs to stderr at `level`; chatty libraries are held at WARNING."""
     handler = logging.StreamHandler(sys.stderr)
@@ -94,6 +109,7 @@ def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     handler.addFilter(_no_voice_warnings)
+    handler.addFilter(_quiet_cancellation)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

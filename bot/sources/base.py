@@ -29,6 +29,15 @@ class SourceError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Rejected:
+    """An item of a page that could not be made into a storable post, and why."""
+
+    remote_id: str
+    uri: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One answer of a timeline: the posts in it, newest first as the server ordered them."""
 
@@ -47,6 +56,8 @@ class Page:
     """The id of the item each of `posts` came from (a boost's own id, not its original's), in the same order."""
     ends: bool = False
     """The server returned fewer items than asked: nothing lies beyond this page in the direction read."""
+    rejected: list[Rejected] = field(default_factory=list)
+    """Items that could not be made into a storable post, with the reason (the ingest loop records them)."""
 
 
 class Timeline(Protocol):

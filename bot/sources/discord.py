@@ -15,7 +15,8 @@ import discord
 
 from bot.discord.connection import MESSAGE_CONTENT_HELP, DiscordConnection
 from bot.model import Author, Post, SourceKind, TimelineId
-from bot.sources.base import Page, SourceError
+from bot.sources.base import Page, Rejected, SourceError
+from bot.sources.clean import clean_post
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +96,24 @@ class DiscordChannelTimeline:
                 self._reported_content = True
                 log.error("Discord channel %s: %s", self.channel_id, MESSAGE_CONTENT_HELP)
             raise SourceError("forbidden", f"Discord channel {self.channel_id}: Message Content intent is off")
-        posts = [self._post(m) for m in people if m.get("content")]
+        posts, rejected = [], []
+        for message in people:
+            if not message.get("content"):
+                continue
+            try:
+                posts.append(self._post(message))
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
+                # One unreadable message must not stop the channel: it is recorded as skipped and the cursor moves.
+                log.warning("skipping an unreadable message %r in Discord channel %s: %s", message.get("id"),
+                            self.channel_id, exc)
+                rejected.append(Rejected(str(message.get("id")), "", str(exc)))
         return Page(
             posts=posts,
             newest_id=str(data[0]["id"]) if data else None,
             oldest_id=str(data[-1]["id"]) if data else None,
             oldest_created_at=snowflake_time(data[-1]["id"]) if data else None,
             raw_count=len(data),
+            rejected=rejected,
         )
 
     @staticmethod
@@ -118,7 +130,7 @@ class DiscordChannelTimeline:
         created = snowflake_time(message["id"])
         edited = message.get("edited_timestamp")
         name = (message.get("member") or {}).get("nick") or author.get("global_name") or author.get("username", "")
-        return Post(
+        return clean_post(Post(
             uri=jump_url(self._guild_id, self.channel_id, str(message["id"])),
             source=SourceKind.DISCORD,
             origin=f"discord:{self._guild_id or 0}/{self.channel_id}",
@@ -130,7 +142,7 @@ class DiscordChannelTimeline:
             tags=(),
             edited_at=datetime.fromisoformat(edited) if edited else None,
             in_reply_to=str((message.get("message_reference") or {}).get("message_id") or "") or None,
-        )
+        ))
 
     def _error(self, exc: BaseException) -> SourceError:
         where = f"Discord channel {self.channel_id}"

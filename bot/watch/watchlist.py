@@ -166,11 +166,21 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
             brands[row.key] = brand
             entries.append(WatchEntry("brand", brand.name, "runtime", True,
                                       **note(row, "replaces the config's definition" if overrides else "added")))
+    # A brand's hashtag added for one instance counts for the brand everywhere (matching) but is polled only there,
+    # unless the config or another change watches it on every instance.
+    everywhere = {*config.mastodon.hashtags, *(t for b in brands.values() for t in b.hashtags)}
+    only_on: dict[str, set[str]] = {}
     for row in live:
         if row.kind == "hashtag" and row.active and row.brand and brand_key(row.brand) in brands:
             current = brands[brand_key(row.brand)]
             if row.key not in current.hashtags:
                 brands[brand_key(row.brand)] = current.model_copy(update={"hashtags": [*current.hashtags, row.key]})
+            if row.instance:
+                only_on.setdefault(row.key, set()).add(row.instance)
+            else:
+                everywhere.add(row.key)
+    for tag in everywhere:
+        only_on.pop(tag, None)
 
     # Instances: the config's, plus any a run-time hashtag names (read anonymously, as public timelines).
     instances = list(config.mastodon.instances)
@@ -253,6 +263,6 @@ def effective(config: Config, rows: Sequence[StoredWatch]) -> EffectiveWatchList
         (inst.url, tag)
         for inst in merged_instances
         for tag in merged.watched_hashtags(inst)
-        if not hidden(tag, inst.url)
+        if not hidden(tag, inst.url) and (tag not in only_on or inst.url in only_on[tag])
     ]
     return EffectiveWatchList(merged, timelines, entries, lapsed)

@@ -67,6 +67,8 @@ def test_a_failing_source_is_reported_and_the_exit_code_says_so(tmp_path: Path, 
 
     assert polled.exit_code == 1
     assert "#koffie: 0 new, 0 duplicate, 0 skipped, 1 errors (server:" in polled.output
+    assert polled.output.count("502") == 1, "the error is told once, by the command's own line"
+    assert "next try" not in polled.output, "a one-shot command has no next try"
 
 
 def test_export_as_csv_since_a_date(tmp_path: Path, mastodon: Any) -> None:
@@ -95,7 +97,7 @@ def test_check_shows_what_is_watched_and_whether_the_token_is_set_but_never_its_
 
     assert unset.exit_code == 0
     assert "#koffie #acme #acmecoffee" in unset.output
-    assert "not set (MERKWACHT_TEST_TOKEN)" in unset.output
+    assert "not set ($MERKWACHT_TEST_TOKEN or $MERKWACHT_TEST_TOKEN_FILE)" in unset.output
     assert "set" in with_token.output and "s3cr3t-value" not in with_token.output
 
 
@@ -124,7 +126,10 @@ def test_the_demo_runs_end_to_end_without_any_account(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "What Merkwacht stored" in result.output
     assert "Acme Coffee" in result.output and "FietsFix" in result.output
-    assert "1 skipped (author opted out)" in result.output
+    assert "1 skipped (author opted out, or not storable)" in result.output
+    assert "timelines: " in result.output and "Discord channel 234567890123456789" in result.output
+    assert "cp config.example.toml config.toml" in result.output and "`merkwacht check`" in result.output
+    assert "`merkwacht run`" in result.output
     assert (tmp_path / "out" / "demo.db").is_file()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,12 +84,14 @@ def assert_deliverable(digest: Digest) -> None:
         assert not PING.search(json.dumps(payload, ensure_ascii=False).replace("\\\\", "\\"))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
 @given(digests())
 def test_any_digest_renders_to_messages_discord_accepts_that_ping_no_one(digest: Digest) -> None:
     assert_deliverable(digest)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(texts, texts, st.integers(0, 3), st.sampled_from(["complaint", "question", "praise"]),
                           st.integers(0, 23), st.integers(0, 10**6)), max_size=30))

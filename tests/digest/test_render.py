@@ -131,3 +131,16 @@ def test_an_origin_that_is_not_a_discord_channel_id_is_escaped_not_trusted_as_ma
     day = replace(digest([brand(posts=[odd])]), sources=[("discord:1/<@everyone>", 1)])
     text = all_text(render(day).payloads)
     assert "<@everyone>" not in text and "**bob** (Discord)" in text
+
+
+def test_reaction_counts_read_as_english_and_an_author_without_followers_is_not_said_to_have_0() -> None:
+    from bot.digest.render import post_lines
+
+    one = replace(summary(), boosts=1, favourites=0, replies=0, followers=0)
+    many = replace(summary(), boosts=2, favourites=1, replies=3, followers=1)
+
+    [line_one] = post_lines(one, zone_label="UTC", score=True)
+    [line_many] = post_lines(many, zone_label="UTC", score=True)
+
+    assert "1 reaction (1 boost, 0 favourites, 0 replies)" in line_one and "followers" not in line_one
+    assert "6 reactions (2 boosts, 1 favourite, 3 replies) for 1 follower" in line_many

@@ -216,6 +216,7 @@ def count_server_posts(instance: Any) -> int:
         return int(session.query(Status).count())
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_in_flight_work_and_exits_within_10_seconds_even_with_a_hung_server(
     tmp_path: Path, discord_fake: FakeDiscord
 ) -> None:

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from mastodon_mock.config import DatabaseConfig, MastodonMockConfig, RateLimitConfig
 from mastodon_mock.testing.server import MockServer
 
@@ -19,6 +20,7 @@ from tests.reliability.helpers import config_for, stored_ids
 TAGS = [f"merk{i:02d}" for i in range(50)]
 
 
+@pytest.mark.slow
 def test_fifty_hashtags_on_one_instance_never_exceed_its_rate_limit_and_miss_nothing(
     sqlite_db: Any, second_mastodon: Any
 ) -> None:
@@ -104,3 +106,40 @@ def test_an_epoch_reset_truncated_to_a_moment_ago_still_ends_the_window_not_our_
     budget.finished()
 
     assert budget.take() <= 1.0, "spent until the server's window ends, a second at most; not 300 s"
+
+
+def test_a_late_answer_from_an_ended_window_does_not_spend_the_new_one_for_five_minutes() -> None:
+    now = 1_800_000_000.0
+    clock = [now]
+    budget = RequestBudget(limit=40, window=300, reserve=0, clock=lambda: clock[0])
+    assert budget.take() == 0.0
+    budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "30", "X-RateLimit-Reset": "1800000002"})
+    budget.finished()
+    sent_before_the_reset = budget.take()
+    assert sent_before_the_reset == 0.0
+
+    clock[0] = now + 3.5  # the server's window ended at +2; the next request starts a new window here
+    assert budget.take() == 0.0
+    # Now the answer to the request sent before the reset arrives, counting the old window down to nothing.
+    budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1800000002"})
+
+    assert budget.take() == 0.0, "the new window is not spent by an answer about the old one"
+
+
+def test_a_burst_that_spends_a_new_window_before_any_answer_looks_again_in_seconds_not_five_minutes() -> None:
+    now = 1_800_000_000.0
+    clock = [now]
+    budget = RequestBudget(limit=40, window=300, reserve=5, clock=lambda: clock[0])
+    assert budget.take() == 0.0
+    budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "39", "X-RateLimit-Reset": "1800000002"})
+    budget.finished()
+
+    clock[0] = now + 3.5  # the server's window is over; 50 timelines poll at once
+    sent = [budget.take() for _ in range(35)]
+    assert sent == [0.0] * 35
+    wait = budget.take()
+    assert 0 < wait <= 10, f"deferred by {wait:.0f}s: no answer has said when this window ends yet"
+
+    # The first answer of the new window tells its end: the wait is until then.
+    budget.observe(200, {"X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "1800000005"})
+    assert budget.take() <= 3.0

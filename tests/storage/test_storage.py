@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -161,3 +162,23 @@ def test_a_row_the_database_refuses_raises_sqlalchemys_error_and_stores_nothing(
         INSERT_TAGS.execute(session, [{"post_id": 10**9, "tag": "orphan", "created_at": NOW}])
 
     assert count(db, PostRow) == 0, "the whole transaction rolled back"
+
+
+def test_the_postgresql_password_is_read_from_the_file_PGPASSWORD_FILE_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.db import StorageError, postgres_password_args
+
+    secret = tmp_path / "pw"
+    secret.write_text("from-a-docker-secret\n", encoding="utf-8")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSWORD_FILE", str(secret))
+    assert postgres_password_args() == {"password": "from-a-docker-secret"}
+
+    monkeypatch.setenv("PGPASSWORD", "set-directly")
+    assert postgres_password_args() == {}, "libpq reads PGPASSWORD itself, and it wins"
+
+    monkeypatch.delenv("PGPASSWORD")
+    monkeypatch.setenv("PGPASSWORD_FILE", str(tmp_path / "missing"))
+    with pytest.raises(StorageError, match=r"cannot read the PostgreSQL password file .*missing"):
+        postgres_password_args()

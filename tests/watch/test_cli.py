@@ -76,6 +76,7 @@ def test_a_new_brand_with_its_hashtags(config_path: Path) -> None:
 def test_bad_input_is_refused_with_the_config_files_words_and_nothing_saved(
     config_path: Path, args: list[str], message: str
 ) -> None:
+    assert merkwacht(config_path, "db", "upgrade").exit_code == 0  # history reads a database: there is one
     before = merkwacht(config_path, "watch", "history").output
     result = merkwacht(config_path, "watch", *args)
     assert result.exit_code != 0
@@ -122,3 +123,16 @@ def test_history_records_who_changed_what(config_path: Path) -> None:
     out = merkwacht(config_path, "watch", "history").output.splitlines()
     assert "remove hashtag thee" in out[0] and "add hashtag thee" in out[1]
     assert all("cli:" in line for line in out)
+
+
+
+def test_a_brand_hashtag_added_for_one_instance_is_polled_only_there(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "config.toml", f"sqlite:///{tmp_path / 'm.db'}",
+                        instances=("http://a.example", "http://b.example"))
+    added = merkwacht(path, "watch", "add", "hashtag", "zed", "--instance", "http://A.example/", "--brand", "Acme")
+
+    assert added.output.strip() == "now watching #zed on http://a.example for brand Acme"
+    assert ("http://a.example", "zed") in timelines(path)
+    assert ("http://b.example", "zed") not in timelines(path), "said 'on http://a.example', so only there"
+    merkwacht(path, "watch", "add", "hashtag", "zed", "--brand", "Acme")
+    assert ("http://b.example", "zed") in timelines(path), "added everywhere too: now polled everywhere"

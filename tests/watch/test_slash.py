@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,11 @@ async def test_digest_preview_refuses_a_bad_date(world: World) -> None:
     result = await world.admin.slash(world.channel, "digest preview", date="yesterday")
     assert result.response is not None and result.response.ephemeral
     assert "'yesterday' is not a date" in result.response.content
+
+
+async def test_digest_send_refuses_today_since_the_full_digest_could_then_never_be_posted(world: World) -> None:
+    today = datetime.now(world.app.config.zone).date()
+    result = await world.admin.slash(world.channel, "digest send", date=today.isoformat())
+    assert result.response is not None and result.response.ephemeral
+    assert "is today and not over" in result.response.content and "/digest preview" in result.response.content
+    assert world.channel.last_message is None

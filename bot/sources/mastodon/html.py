@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 
 from selectolax.lexbor import LexborHTMLParser
@@ -14,25 +15,68 @@ _HANDLED = ", ".join(("br", *_DROPPED, *_BLOCKS))
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
+MAX_HTML_CHARS = 256 * 1024
+"""HTML beyond this is cut before parsing: far above any instance's post limit (Mastodon's is 500 characters)."""
+MAX_DEPTH = 256
+"""Deeper nesting is not parsed as a tree: Lexbor's time grows with the square of the depth (100,000 nested `<div>`s
+took over a minute of CPU), so such markup is flattened by a linear pass instead."""
+
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                   "wbr"})
+_BLOCK_OR_BREAK = re.compile(r"<(?:br|/?(?:" + "|".join(_BLOCKS) + r"))\b[^>]*>", re.IGNORECASE)
+_DROPPED_ELEMENTS = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_ANY_TAG = re.compile(r"<[^>]*>?")
+
+
+def nesting_depth(html: str, stop_at: int = MAX_DEPTH) -> int:
+    """How deeply elements nest (a linear scan of the tags, stopping once `stop_at` is passed)."""
+    depth = deepest = 0
+    for match in _TAG.finditer(html):
+        closing, name, self_closing = match.groups()
+        if closing:
+            depth = max(0, depth - 1)
+        elif not self_closing and name.lower() not in _VOID:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_at:
+                    break
+    return deepest
+
+
+def _flatten(html: str) -> str:
+    # Linear in the size: blocks and breaks become line breaks, other tags vanish, entities are decoded.
+    text = _DROPPED_ELEMENTS.sub("", html)
+    text = _BLOCK_OR_BREAK.sub("\n", text)
+    return htmllib.unescape(_ANY_TAG.sub("", text))
+
 
 def html_to_text(html: str) -> str:
-    """Drop markup, decode entities, keep link text (whole URLs, including Mastodon's hidden parts) and line breaks."""
+    """Drop markup, decode entities, keep link text (whole URLs, including Mastodon's hidden parts) and line breaks.
+
+    Bounded: at most MAX_HTML_CHARS are read, and markup nested deeper than MAX_DEPTH is flattened without a parser.
+    """
     if not html:
         return ""
+    html = html[:MAX_HTML_CHARS]
     if "<" not in html and "&" not in html:
         return html.strip()
-    tree = LexborHTMLParser(html)
-    root = tree.body
-    if root is None:
-        return ""
-    for node in root.css(_HANDLED):
-        tag = node.tag
-        if tag == "br":
-            node.replace_with("\n")
-        elif tag in _DROPPED:
-            node.decompose()
-        else:
-            node.insert_after("\n\n")
-    text = root.text(separator="", deep=True)
+    if nesting_depth(html) > MAX_DEPTH:
+        text = _flatten(html)
+    else:
+        tree = LexborHTMLParser(html)
+        root = tree.body
+        if root is None:
+            return ""
+        for node in root.css(_HANDLED):
+            tag = node.tag
+            if tag == "br":
+                node.replace_with("\n")
+            elif tag in _DROPPED:
+                node.decompose()
+            else:
+                node.insert_after("\n\n")
+        text = root.text(separator="", deep=True)
     text = _TRAILING_SPACE.sub("\n", text.replace("\r\n", "\n"))
     return _MANY_BLANK_LINES.sub("\n\n", text).strip()

@@ -39,6 +39,8 @@ PAGING_PARAMS = frozenset({"min_id", "max_id", "since_id", "page"})
 """Query parameters that make a request count against Mastodon's paging limit."""
 PROBE_WAIT = 10.0
 """The longest other requests wait (in their worker threads) while the first one learns the instance's limits."""
+UNCONFIRMED_WAIT = 10.0
+"""The longest a spent budget defers a poll while the window's end is only our guess: answers in flight will tell."""
 
 
 def parse_reset(value: str, now: float) -> float | None:
@@ -157,6 +159,8 @@ class RequestBudget:
         self._lock = threading.Condition()
         self._remaining = limit
         self._reset: float | None = None
+        self._reset_confirmed = False
+        """Whether the server said when the current window ends (else `_reset` is our guess of a default window)."""
         self._probing = False
         self._answered = False
         self._known = False
@@ -169,14 +173,20 @@ class RequestBudget:
     def _roll(self, now: float) -> None:
         # A window that has ended has refilled; without a known window, start one at the first request.
         if self._reset is None:
-            self._reset = now + self.window
+            self._reset, self._reset_confirmed = now + self.window, False
         elif now >= self._reset + RESET_MARGIN:
             self._remaining = self.limit
-            self._reset = now + self.window
+            self._reset, self._reset_confirmed = now + self.window, False
 
     def _until_reset(self, now: float) -> float:
         assert self._reset is not None
-        return max(self._reset + RESET_MARGIN - now, 1.0)
+        wait = max(self._reset + RESET_MARGIN - now, 1.0)
+        if not self._reset_confirmed:
+            # A burst right after a window rolled over can spend the budget before the first answer says when the
+            # server's window really ends; deferring by our guess (a whole default window, five minutes) would make
+            # a timeline wait that long although the server refills in seconds. Look again soon instead.
+            wait = min(wait, UNCONFIRMED_WAIT)
+        return wait
 
     def take(self, *, paging: bool = False) -> float:
         """Spend one request (a paging one from both budgets): 0.0 if it may go now, else seconds to wait (nothing
@@ -257,11 +267,17 @@ class RequestBudget:
             if limit is not None and limit > 0:
                 self.limit = limit
             self._roll(now)
+            if reset is not None and reset + RESET_MARGIN <= now:
+                # A late answer from a window that has already ended (on a busy machine an answer can arrive after
+                # the window rolled over here): its count is of requests that no longer count. Taking its
+                # "0 remaining" into the new window spent that window at once, until our guess of its end (a whole
+                # default window, five minutes) although the server refills in seconds.
+                remaining = None
             if reset is not None and reset + RESET_MARGIN > now:
                 # The server knows when its window ends (ours was a guess until now). An epoch reset is truncated to
                 # the second, so one that seems a moment past is still this window's: ignoring it would leave our
                 # guess (a whole default window) in charge and stall the instance for minutes.
-                self._reset = reset
+                self._reset, self._reset_confirmed = reset, True
             if remaining is not None:
                 # Never raise the count from an answer: requests sent after it are already spent, and answers to
                 # concurrent requests arrive out of order. The lowest count is the safe one; a new window refills.
@@ -283,7 +299,8 @@ class RequestBudget:
                 if until is None:
                     # A bare 429: the server did not say when, so assume a whole window rather than guess short.
                     until = now + self.window
-                self._reset = until
+                # Said by the server, or (a bare 429) a whole window assumed on purpose: either way, not a guess.
+                self._reset, self._reset_confirmed = until, True
 
     def attach(self, client: Any) -> None:
         """Watch every answer `client` (a Mastodon.py client) receives, whichever thread sent the request."""

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.model import Author, Engagement, Post, SourceKind
+from bot.sources.clean import clean_post
 from bot.sources.mastodon.html import html_to_text
 
 _OPT_OUT_TAGS = re.compile(r"#(?:nobot|noindex|nosearch)\b", re.IGNORECASE)
@@ -47,7 +48,10 @@ def opted_out(account: Mapping[str, Any]) -> bool:
 
 
 def status_to_post(status: Mapping[str, Any], instance_url: str) -> Post:
-    """Normalise one status read from `instance_url`; a boost becomes the post it boosts."""
+    """Normalise one status read from `instance_url`; a boost becomes the post it boosts.
+
+    Raises ValueError (`UnstorablePost` among them) for a status that cannot become a storable post.
+    """
     original = status.get("reblog") or status
     instance_host = urlsplit(instance_url).hostname or instance_url
     account = original.get("account") or {}
@@ -61,7 +65,9 @@ def status_to_post(status: Mapping[str, Any], instance_url: str) -> Post:
     uri = str(original.get("uri") or original.get("url") or "")
     if not uri:
         raise ValueError(f"status {original.get('id')!r} from {instance_url} has no uri")
-    return Post(
+    if original.get("id") in (None, ""):
+        raise ValueError(f"status {uri!r} from {instance_url} has no id")
+    return clean_post(Post(
         uri=uri,
         source=SourceKind.MASTODON,
         origin=instance_url,
@@ -89,4 +95,4 @@ def status_to_post(status: Mapping[str, Any], instance_url: str) -> Post:
         sensitive=bool(original.get("sensitive")),
         spoiler_text=str(original.get("spoiler_text") or ""),
         in_reply_to=str(original["in_reply_to_id"]) if original.get("in_reply_to_id") else None,
-    )
+    ))

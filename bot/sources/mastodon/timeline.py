@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -19,7 +19,8 @@ from mastodon.errors import (
 )
 
 from bot.model import SourceKind, TimelineId
-from bot.sources.base import Page, SourceError
+from bot.sources.base import Page, Rejected, SourceError
+from bot.sources.clean import MAX_ID, clean_line
 from bot.sources.mastodon.ratelimit import RequestBudget, is_paging
 from bot.sources.mastodon.status import status_to_post
 from bot.sources.threads import run_detached
@@ -167,25 +168,48 @@ def page_from_statuses(
     With the `limit` asked for, a shorter answer marks the page as the end of the timeline in that direction.
     """
     posts, post_ids = [], []
+    rejected = []
     for status in statuses:
         try:
-            post, item_id = status_to_post(status, instance_url), str(status["id"])
-            posts.append(post)
-            post_ids.append(item_id)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            posts.append(status_to_post(status, instance_url))
+            post_ids.append(_item_id(status))
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             status_id = status.get("id") if isinstance(status, Mapping) else None
             log.warning("skipping an unreadable status %r from %s: %s", status_id, instance_url, exc)
+            uri = status.get("uri") if isinstance(status, Mapping) else None
+            rejected.append(Rejected(str(status_id), str(uri or ""), str(exc)))
     oldest = posts[-1].created_at if posts else None
     return Page(
         posts=posts,
-        newest_id=str(statuses[0]["id"]) if statuses else None,
-        oldest_id=str(statuses[-1]["id"]) if statuses else None,
+        newest_id=cursor_id(statuses),
+        oldest_id=cursor_id(reversed(statuses)),
         oldest_created_at=oldest,
         raw_count=len(statuses),
-        ids=tuple(str(status["id"]) for status in statuses),
+        ids=tuple(_item_id(status) for status in statuses),
         post_ids=tuple(post_ids),
         ends=limit is not None and len(statuses) < limit,
+        rejected=rejected,
     )
+
+
+def _item_id(status: Any) -> str:
+    # Compared for equality only; a status without an id matches nothing (and is never a cursor).
+    value = status.get("id") if isinstance(status, Mapping) else None
+    return "" if value is None else str(value)
+
+
+def cursor_id(statuses: Iterable[Any]) -> str | None:
+    """The first id in `statuses` that can be a stored cursor: present, printable, at most MAX_ID characters.
+
+    A hostile or broken server's status without an id, or with a 10,000-character one, must not fail the page (and
+    so block the timeline for good); the next usable id serves as the cursor instead.
+    """
+    for status in statuses:
+        value = status.get("id") if isinstance(status, Mapping) else None
+        text = "" if value is None else str(value)
+        if text and len(text) <= MAX_ID and clean_line(text, MAX_ID) == text:
+            return text
+    return None
 
 
 STATUSES_PER_REQUEST = 20
