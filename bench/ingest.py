@@ -105,9 +105,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_merkwacht(n: int, url: str, analysis: bool = True, heap: bool = False) -> dict[str, Any]:
+def run_merkwacht(
+    n: int, url: str, analysis: bool = True, heap: bool = False, language_check: bool = True
+) -> dict[str, Any]:
     """Merkwacht's pipeline, page by page as a poll stores them (posts and cursor in one transaction)."""
     from bot.daemon.app import build_analyser
+    from bot.ingest.language_check import LanguageCheck
     from bot.ingest.pipeline import Pipeline
     from bot.ops.memory import freeze_startup_objects, tune_heap
     from storage.cursors import Cursor, save_cursor
@@ -118,7 +121,9 @@ def run_merkwacht(n: int, url: str, analysis: bool = True, heap: bool = False) -
         tune_heap()  # as `merkwacht run` does at start with `[ops] tune_heap = true`
     db = Database(url)
     config = parse_config('[analysis]\nlanguages = ["nl", "en"]')
-    pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config) if analysis else None)
+    # As the daemon does: a declared language is checked against the text before the analysis relies on it.
+    check = LanguageCheck(config.analysis.languages) if analysis and language_check else None
+    pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config) if analysis else None, language_check=check)
     freeze_startup_objects()  # as `merkwacht run` does once the application is built
     stored = 0
     # Pages are made as they are needed, the way polls receive them, and only the pipeline's work is timed:
@@ -233,13 +238,16 @@ def main() -> None:
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--no-analysis", action="store_true", help="leave out the analysis stage (issue 4) as well")
+    parser.add_argument("--no-language-check", action="store_true",
+                        help="leave out the check of declared languages against the text (issue 12)")
     parser.add_argument("--tune-heap", action="store_true", help="with the opt-in heap settings ([ops] tune_heap)")
     parser.add_argument("--variant", choices=["merkwacht", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
         if args.variant == "merkwacht":
-            print(json.dumps(run_merkwacht(args.posts, args.url, analysis=not args.no_analysis, heap=args.tune_heap)))
+            print(json.dumps(run_merkwacht(args.posts, args.url, analysis=not args.no_analysis, heap=args.tune_heap,
+                                           language_check=not args.no_language_check)))
         else:
             print(json.dumps(run_baseline(args.posts, args.url)))
         return
@@ -250,6 +258,7 @@ def main() -> None:
             out = subprocess.run(
                 [sys.executable, __file__, "--variant", variant, "--posts", str(n), "--url", url]
                 + (["--no-analysis"] if args.no_analysis else [])
+                + (["--no-language-check"] if args.no_language_check else [])
                 + (["--tune-heap"] if args.tune_heap else []),
                 check=True,
                 capture_output=True,

@@ -19,6 +19,10 @@ CxType = Literal["complaint", "praise", "question", "suggestion", "other"]
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 """The databases Merkwacht stores to (SQLAlchemy backend names); the config refuses any other URL."""
 
+LanguageSource = Literal["declared", "detected", "corrected"]
+"""Where a stored post's language came from: the source's declaration, detection (none declared), or detection
+overriding a declaration the text clearly contradicts (GoToSocial declares `en` for every post)."""
+
 MatchKind = Literal["term", "hashtag", "handle"]
 """How a brand was found in a post."""
 
@@ -120,6 +124,8 @@ class Post:
     sensitive: bool = False
     spoiler_text: str = ""
     in_reply_to: str | None = None
+    language_source: LanguageSource | None = None
+    """Set by the language check: `corrected` when `language` is the detected one replacing the declaration."""
 
 
 @dataclass(frozen=True, slots=True)

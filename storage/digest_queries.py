@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.model import PostSummary
 from storage.models import MentionRow, PostRow, PostTagRow
+from storage.retention import aggregate_series
 
 NEEDS_ANSWER = ("complaint", "question")
 """Customer-experience types a community manager should answer."""
@@ -100,6 +101,10 @@ def mention_series(
     for brand, day, sentiment, count in session.execute(mention_series_query(brands, bounds)):
         if day is not None:
             out[brand][int(day)][sentiment] = int(count)
+    # Days whose posts retention purged: their counts were kept in `mention_counts` (storage/retention.py).
+    for brand, index, sentiment, count in aggregate_series(session, brands, bounds):
+        counts = out[brand][index]
+        counts[sentiment] = counts.get(sentiment, 0) + count
     return out
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import MentionRow, PostRow, PostTagRow
@@ -14,13 +14,18 @@ from storage.models import MentionRow, PostRow, PostTagRow
 EXPORT_PAGE = 1000
 
 
-def iter_export_rows(session: Session, since: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Every stored post (written at or after `since`), oldest first, as a flat dict."""
+def iter_export_rows(
+    session: Session, since: datetime | None = None, authors: Sequence[str] = ()
+) -> Iterator[dict[str, Any]]:
+    """Every stored post (written at or after `since`, by one of `authors` if given), oldest first, as a dict."""
+    wanted = sorted({a.strip().lstrip("@").casefold() for a in authors if a.strip()})
     last: tuple[datetime, int] | None = None
     while True:
         query = select(PostRow).order_by(PostRow.created_at, PostRow.id).limit(EXPORT_PAGE)
         if since is not None:
             query = query.where(PostRow.created_at >= since)
+        if wanted:
+            query = query.where(func.lower(PostRow.author_handle).in_(wanted))
         if last is not None:
             query = query.where(
                 (PostRow.created_at > last[0]) | ((PostRow.created_at == last[0]) & (PostRow.id > last[1]))
@@ -50,6 +55,8 @@ def iter_export_rows(session: Session, since: datetime | None = None) -> Iterato
                 "author_followers": post.author_followers,
                 "created_at": post.created_at.isoformat(),
                 "language": post.language,
+                "language_source": post.language_source,
+                "spoiler_text": post.spoiler_text,
                 "text": post.text,
                 "tags": sorted(tags.get(post.id, [])),
                 "brands": sorted(brands.get(post.id, [])),

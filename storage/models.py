@@ -121,6 +121,8 @@ class PostRow(Base):
     """When the engagement refresh last asked the origin for it (whether or not anything had changed)."""
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
+    language_source: Mapped[str | None] = mapped_column(String(16))
+    """`declared` (the source's), `detected` (none declared) or `corrected` (detected over a wrong declaration)."""
     replies: Mapped[int] = mapped_column(Integer, default=0)
     boosts: Mapped[int] = mapped_column(Integer, default=0)
     favourites: Mapped[int] = mapped_column(Integer, default=0)
@@ -311,3 +313,20 @@ class SkippedPostRow(Base):
     uri: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text)
     skipped_at: Mapped[datetime]
+
+
+class MentionCountRow(Base):
+    """Brand mentions of posts that retention purged, per brand, UTC hour and sentiment.
+
+    The digest's chart and its comparisons (the day before, the 7-day average) count mentions per local day; once
+    `storage.retention` deletes old posts, their counts live on here, so a chart over the window stays right. Hours
+    rather than days: a local day is a whole number of UTC hours in every zone with a whole-hour offset.
+    """
+
+    __tablename__ = "mention_counts"
+
+    brand: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    sentiment: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """The sentiment label, or `unknown` (as the digest's live counts spell a missing one)."""
+    posts: Mapped[int] = mapped_column(Integer, default=0)

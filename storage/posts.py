@@ -34,6 +34,7 @@ _POST_COLUMNS = (
     "updated_at",
     "text",
     "language",
+    "language_source",
     "replies",
     "boosts",
     "favourites",
@@ -86,6 +87,7 @@ def _post_values(post: Post, item: AnalysedPost, now: datetime) -> dict[str, Any
         "updated_at": now,
         "text": post.text,
         "language": analysis.language if analysis and analysis.language else post.language,
+        "language_source": _language_source(post, item),
         "replies": post.engagement.replies,
         "boosts": post.engagement.boosts,
         "favourites": post.engagement.favourites,
@@ -97,6 +99,14 @@ def _post_values(post: Post, item: AnalysedPost, now: datetime) -> dict[str, Any
         "cx": analysis.cx if analysis else None,
         "topics": list(analysis.topics) if analysis else None,
     }
+
+
+def _language_source(post: Post, item: AnalysedPost) -> str | None:
+    if post.language_source is not None:
+        return post.language_source
+    if post.language:
+        return "declared"
+    return "detected" if item.analysis is not None and item.analysis.language else None
 
 
 def _children(post_id: int, item: AnalysedPost) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -4,7 +4,10 @@ Extensions of mastodon-mock, each because real servers behave that way and the m
 - `backdate`: statuses written in the past (the mock stamps every new status with the present), for backfill windows;
 - `federate`: the same status on two instances under one `uri` (the mock has no federation; each server mints its
   own uris), by giving the second copy the first one's uri;
-- `set_noindex`: accounts with `noindex: true` (the mock always serialises `noindex: null`).
+- `set_noindex`: accounts with `noindex: true` (the mock always serialises `noindex: null`);
+- `indexable`: the mock creates every account with `indexable: false` and has no way to change it through the API;
+  every account on an `Instance` is made `indexable: true` (opted in to search, which Merkwacht requires since
+  issue #12), and `set_indexable` flips one back, as a user unticking the setting does.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class Instance:
         self.url = server.base_url
         self._clients: dict[str, Any] = {}
         self.noindex: set[str] = set()
+        with self._db() as session:
+            for account in session.query(Account):
+                account.indexable = True
+            session.commit()
 
     def client(self, user: str = "alice") -> Any:
         """A logged-in Mastodon.py client for a seeded user."""
@@ -67,6 +74,13 @@ class Instance:
         with self._db() as session:
             status = session.get(Status, int(status_id))
             status.url = uri
+            session.commit()
+
+    def set_indexable(self, user: str, indexable: bool) -> None:
+        """Set an account's `indexable` (Mastodon 4.2+: whether its public posts may be indexed)."""
+        with self._db() as session:
+            account = session.query(Account).filter_by(username=user).one()
+            account.indexable = indexable
             session.commit()
 
     def set_note(self, user: str, note: str) -> None:

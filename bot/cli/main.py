@@ -21,6 +21,7 @@ from rich.table import Table
 
 from bot.cli.context import Context
 from bot.cli.errors import GuardedGroup
+from bot.cli.privacy import forget, normalise_account
 from bot.cli.status import status
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config
@@ -38,6 +39,8 @@ CSV_COLUMNS = (
     "author_followers",
     "created_at",
     "language",
+    "language_source",
+    "spoiler_text",
     "text",
     "tags",
     "brands",
@@ -164,8 +167,10 @@ def poll(ctx: Context, sources: Sequence[str]) -> None:
 
 
 @cli.command()
+@click.option("--servers", "ask_servers", is_flag=True,
+              help="Also ask each instance what it runs and what Merkwacht can use there (network).")
 @pass_context
-def check(ctx: Context) -> None:
+def check(ctx: Context, ask_servers: bool) -> None:
     """Validate the config and show what would be watched."""
     config = ctx.config
     console = Console()
@@ -210,6 +215,11 @@ def check(ctx: Context) -> None:
     table.add_row("slash commands in servers", " ".join(str(g) for g in discord.guild_ids) or "none")
     table.add_row("API", escape(discord.api_base))
     console.print(table)
+    if ask_servers:
+        from bot.cli.servers import server_lines
+
+        for line in server_lines(config):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _token_state(secret: Any) -> str:
@@ -235,8 +245,10 @@ def _safe_url(config: Config) -> str:
 @click.option(
     "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout)."
 )
+@click.option("--author", "authors", multiple=True, metavar="ACCOUNT",
+              help="Only posts by this fediverse handle or Discord user id: what is stored about a person.")
 @pass_context
-def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> None:
+def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO, authors: tuple[str, ...]) -> None:
     """Write stored posts, oldest first, one per line."""
     from storage.db import Database
     from storage.export import iter_export_rows
@@ -246,7 +258,10 @@ def export(ctx: Context, since: datetime | None, fmt: str, output: TextIO) -> No
     db = Database(config.storage.url, must_exist=True)
     try:
         with db.sessions() as session:
-            rows = iter_export_rows(session, since_utc)
+            wanted = [normalise_account(a) for a in authors]
+            if wanted:
+                logging.getLogger(__name__).info("export: the posts of %d account(s) asked for", len(wanted))
+            rows = iter_export_rows(session, since_utc, wanted)
             if fmt == "jsonl":
                 for row in rows:
                     output.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -408,6 +423,7 @@ def db_upgrade(ctx: Context) -> None:
 
 
 cli.add_command(watch)
+cli.add_command(forget)
 cli.add_command(status)
 
 

@@ -37,6 +37,7 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 """Where the CLI looks when neither `--config` nor `MERKWACHT_CONFIG` is given."""
 
 _HASHTAG = re.compile(r"^\w+$")
+_CONTACT_EMAIL = re.compile(r"^[^@\s;()<>]+@[^@\s;()<>]+\.[^@\s;()<>]+$")
 _HANDLE = re.compile(r"^[\w.-]+@[\w.-]+\.[\w-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _WORD = re.compile(r"\w")
@@ -263,6 +264,16 @@ class StorageConfig(_Section):
     """`[storage]`: where posts are kept."""
 
     url: str = "sqlite:///merkwacht.db"
+    retention: Duration | None = None
+    """Posts older than this are purged daily, their per-day brand counts kept for the digest; None keeps all."""
+
+    @field_validator("retention")
+    @classmethod
+    def _long_enough(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(days=3):
+            raise ValueError("retention under 3d would purge posts before the daily digest and the refresh used "
+                             "them; use 3d or more (or leave it out to keep everything)")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -329,7 +340,23 @@ class MastodonConfig(_Section):
     """How often the engagement (and edits) of recent brand mentions is read again; they grow after the first poll."""
     refresh_window: Duration = timedelta(hours=48)
     """How old a post may be and still be refreshed."""
+    contact: str | None = None
+    """A URL or e-mail address instance admins can reach the operator at; sent in the User-Agent."""
     instances: list[MastodonInstance] = Field(default_factory=list)
+
+    @field_validator("contact")
+    @classmethod
+    def _reachable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if _CONTACT_EMAIL.match(text):
+            return text
+        parts = urlsplit(text)
+        if parts.scheme in ("http", "https") and parts.netloc and not any(c in text for c in " ;()"):
+            return text
+        raise ValueError(f"{value!r} is neither an e-mail address like 'ops@example.org' nor an http(s) URL like "
+                         "'https://example.org/merkwacht'")
 
     @field_validator("instances")
     @classmethod

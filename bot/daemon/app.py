@@ -16,8 +16,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
+from bot.config.durations import format_duration
 from bot.daemon.grouping import AnyTagSupport, poll_group
 from bot.daemon.outcomes import PollOutcomes
+from bot.daemon.refresh_outcomes import RefreshOutcomes
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
 from bot.discord.commands import BotServices
@@ -25,9 +27,10 @@ from bot.discord.connection import DiscordConnection
 from bot.discord.gateway import start_gateway
 from bot.discord.sink import DiscordSink
 from bot.ingest.ingestor import Ingestor, PollResult, Progress
+from bot.ingest.language_check import LanguageCheck
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
-from bot.ingest.refresh import EngagementRefresher, RefreshResult
+from bot.ingest.refresh import EngagementRefresher, RefreshResult, follow_channel_deletions
 from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
 from bot.ops.failures import FailureLog
@@ -36,16 +39,18 @@ from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
 from bot.schedule.runner import CoverageScheduler
 from bot.schedule.status import budget_lines
-from bot.sources.base import Timeline
+from bot.sources.base import SourceError, Timeline
 from bot.sources.discord import DiscordChannelTimeline
+from bot.sources.mastodon.instance import ServerInfo, ServerRegistry, requests_fetch
 from bot.sources.mastodon.ratelimit import RequestBudget
-from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client
+from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client, user_agent
 from bot.watch.live import LiveWatchList
 from bot.watch.service import WatchService
 from bot.watch.status import status_lines
 from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
+from storage.retention import purge
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +113,7 @@ class Application:
             analyser if analyser is not None else build_analyser(config),
             respect_opt_outs=config.mastodon.respect_opt_outs,
             failures=self.failures,
+            language_check=LanguageCheck(config.analysis.languages),
         )
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
@@ -119,6 +125,9 @@ class Application:
         )
         self._budgets: dict[str, RequestBudget] = {}
         self.outcomes = PollOutcomes(self.metrics, self.backoff, lambda: self.scheduler)
+        self.servers = ServerRegistry(clock=clock)
+        """What each instance runs and can do, read on first use and daily (`merkwacht check`, `/status`)."""
+        self.refresh_outcomes = RefreshOutcomes(self.metrics, clock=clock)
         self.ops_server: OpsServer | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         """Polls running now, so a shutdown can wait for their transactions."""
@@ -151,7 +160,10 @@ class Application:
         if url not in self._clients:
             instance = next(i for i in self.watches.cached().config.mastodon.instances if i.url == url)
             timeout = self.config.mastodon.request_timeout.total_seconds()
-            self._clients[url] = self._client_factory(url, instance.token(), timeout)
+            self._clients[url] = client = self._client_factory(url, instance.token(), timeout)
+            if self.config.mastodon.contact and hasattr(client, "user_agent"):
+                # Instance admins see who reads their server and how to reach the operator.
+                client.user_agent = user_agent(self.config.mastodon.contact)
             self.budget(url).attach(self._clients[url])
         return self._clients[url]
 
@@ -274,6 +286,17 @@ class Application:
         for timeline, offset in first_round_offsets(timelines, self.config.schedule.poll_interval.total_seconds()):
             self._add_poll_job(scheduler, timeline, postponed, offset=offset)
         self._schedule_refreshes(scheduler, self.effective_config())
+        scheduler.add_job(self.describe_servers, IntervalTrigger(hours=24), id="servers",
+                          name="what each instance runs", next_run_time=datetime.now(UTC), replace_existing=True)
+        if self.discord is not None:
+            every = self.config.mastodon.refresh_interval.total_seconds()
+            scheduler.add_job(self.follow_discord_deletions, IntervalTrigger(seconds=every), id="discord-deletions",
+                              name="messages deleted in watched Discord channels", max_instances=1, coalesce=True,
+                              misfire_grace_time=max(1, int(every)), replace_existing=True)
+        if self.config.storage.retention is not None:
+            scheduler.add_job(self.purge_old_posts, IntervalTrigger(hours=24), id="retention",
+                              name="purge posts past storage.retention", next_run_time=datetime.now(UTC),
+                              max_instances=1, coalesce=True, replace_existing=True)
         self._schedule_digest(scheduler)
 
     def _schedule_refreshes(self, scheduler: AsyncIOScheduler, config: Config) -> None:
@@ -329,9 +352,51 @@ class Application:
     async def refresh_engagement(self, instance_url: str) -> RefreshResult:
         """Read this instance's recent brand mentions again, for their reactions and edits since the first poll."""
         self.watchlist()  # the matcher follows run-time brand changes before posts are matched again
-        refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window)
+        refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window, self.servers)
         client = self.mastodon_client(instance_url)
-        return await refresher.refresh(client, instance_url, self.budget(instance_url))
+        return self.refresh_outcomes.report(await refresher.refresh(client, instance_url, self.budget(instance_url)))
+
+    async def describe_servers(self) -> list[ServerInfo]:
+        """Read what each instance runs and can do (at start and daily), for the refresh, `check` and `/status`."""
+        from bot.sources.threads import run_detached
+
+        return [
+            await run_detached(
+                self.servers.ensure, i.url, requests_fetch(self.mastodon_client(i.url), self.budget(i.url))
+            )
+            for i in self.effective_config().mastodon.instances
+        ]
+
+    async def follow_discord_deletions(self) -> int:
+        """Remove stored messages deleted in the watched Discord channels within the refresh window."""
+        from bot.sources.discord import time_snowflake
+
+        since = datetime.now(UTC) - self.config.mastodon.refresh_window
+        removed = 0
+        for timeline in self.timelines():
+            if timeline.id.source is not SourceKind.DISCORD:
+                continue
+            try:
+                gone = await follow_channel_deletions(self.db, timeline, str(time_snowflake(since)), since)
+            except SourceError as exc:
+                self.metrics.refresh_errors.labels(timeline.id.key, exc.kind).inc()
+                log.info("could not check %s for deleted messages (%s): %s", timeline.id, exc.kind, exc)
+                continue
+            self.metrics.posts_deleted.labels("discord", timeline.id.feed, "deleted").inc(gone)
+            removed += gone
+        return removed
+
+    async def purge_old_posts(self) -> int:
+        """Delete posts older than `storage.retention`, keeping their brand counts for the digest; how many went."""
+        retention = self.config.storage.retention
+        if retention is None:
+            return 0
+        self._track(asyncio.current_task())
+        purged = await asyncio.to_thread(purge, self.db, datetime.now(UTC) - retention)
+        self.metrics.posts_deleted.labels("any", "any", "retention").inc(purged.removed.posts)
+        log.info("retention: purged %d posts older than %s (%d brand mentions kept as counts)",
+                 purged.removed.posts, format_duration(retention), purged.counted)
+        return purged.removed.posts
 
     def _adaptive(self, timeline: Timeline) -> bool:
         return self.coverage is not None and timeline.id.source is SourceKind.MASTODON
@@ -369,6 +434,7 @@ class Application:
                 self.metrics,
                 scheduler_running=self.scheduler_running,
                 db_ping=self.db.ping,
+                degraded=self.refresh_outcomes.failing,
                 host=ops.http_host,
                 port=ops.http_port,
             )
@@ -422,6 +488,10 @@ class Application:
         async def status() -> list[str]:
             lines = await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
             return lines + budget_lines(self._budgets, self.coverage, self.any_tags.honoured, self._clock())
+            servers, problems = self.servers.all(), self.refresh_outcomes.lines()
+            return await asyncio.to_thread(
+                lambda: status_lines(self.db, self.watchlist(), servers=servers, problems=problems)
+            )
 
         return BotServices(WatchService(self.db, self.config), digests, status)
 

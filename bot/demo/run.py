@@ -44,7 +44,19 @@ def local_mastodon() -> Iterator[Any]:
         ]
     )
     with MockServer(seed=seed) as server:
+        _opt_in_to_search(server)
         yield server
+
+
+def _opt_in_to_search(server: Any) -> None:
+    # mastodon-mock creates every account with `indexable: false` and cannot change it through its API; Merkwacht
+    # stores nothing from accounts that did not opt in, so the demo's accounts tick the box, as real posters do.
+    from mastodon_mock.db.models import Account
+
+    with server._server.config.app.state.session_factory() as session:
+        for account in session.query(Account):
+            account.indexable = True
+        session.commit()
 
 
 def write_wave(server: Any, wave: int) -> int:

@@ -220,9 +220,11 @@ def render(digest: Digest, *, with_chart: bool = True) -> Rendered:
         content = chunk.shorten(quiet, chunk.CONTENT)
         return Rendered([_message(content, [], filename)], filename)
 
-    branded = sum(b.mentions for b in digest.brands)
-    summary = (f"{digest.total_posts} posts collected, {branded} brand mentions, "
-               f"{digest.unbranded_posts} without a brand.")
+    mentions = sum(b.mentions for b in digest.brands)
+    branded = digest.total_posts - digest.unbranded_posts
+    # Posts and mentions are different counts: a post naming two brands is one post and a mention of each.
+    summary = (f"{digest.total_posts} posts collected: {branded} mention a brand, {digest.unbranded_posts} "
+               f"without a brand. {mentions} brand mentions in all (a post naming several brands counts for each).")
     overview: dict[str, Any] = {
         "title": "Overview",
         "color": _COLOURS["overview"],

@@ -69,6 +69,11 @@ class BrandMatcher:
                 self._tags.setdefault(tag, []).append((brand.name, tag))
             for handle in brand.handles:
                 self._handles.setdefault(handle, []).append((brand.name, handle))
+            for term in brand.terms:
+                # A multi-word term written as one hashtag: `#bonenburgkoffie` for "Bonenburg Koffie".
+                words = fold(term).split()
+                if len(words) > 1 and all(_is_word_char(c) for w in words for c in w):
+                    self._tags.setdefault("".join(words), []).append((brand.name, "".join(words)))
 
     def match_text(self, text: str) -> list[BrandMatch]:
         """Brands named in `text` by a configured term, outside every excluded phrase of that brand."""
@@ -106,12 +111,36 @@ class BrandMatcher:
         """Brands whose accounts the post mentions (`user@domain`)."""
         return [BrandMatch(b, "handle", h) for m in mentions for b, h in self._handles.get(m.casefold(), ())]
 
+    def match_camel_tags(self, text: str) -> list[BrandMatch]:
+        """Brands whose multi-word terms are written as one CamelCase hashtag: #BonenburgKoffie, #AcmeCoffeeNL."""
+        if not self._has_terms or "#" not in text:
+            return []
+        words = [" ".join(parts) for parts in map(split_camel, _CAMEL_TAG.findall(text)) if len(parts) > 1]
+        # Each split tag is matched on its own line, so words of two tags never join into one term.
+        return self.match_text("\n".join(words)) if words else []
+
     def match(self, post: Post) -> tuple[BrandMatch, ...]:
-        """Every reason `post` mentions a brand, without repeats."""
+        """Every reason `post` mentions a brand, without repeats: its text, its content warning, its hashtags
+        (CamelCase ones split into words) and the accounts it mentions."""
         found = [*self.match_text(post.text), *self.match_tags(post.tags), *self.match_handles(post.mentions)]
+        if post.spoiler_text:
+            # The warning is part of what readers see ("CW: Acme app broke again"); the analysis reads it too.
+            found += self.match_text(post.spoiler_text)
+        found += self.match_camel_tags(post.text)
         if self._handles and "@" in post.text:
             found.extend(self.match_handles(_handles_in_text(post.text)))
         return tuple(dict.fromkeys(found))
+
+
+_CAMEL_TAG = re.compile(r"(?<![\w#])#(\w+)")
+_UPPER, _LOWER = "A-Z\u00c0-\u00de", "a-z\u00df-\u00ff"  # Latin-1 letters: Café, Ärger, Øl
+# A capitalised word, a run of capitals not followed by a lower-case letter (NL in AcmeNL), lower case, digits.
+_CAMEL_PART = re.compile(rf"[{_UPPER}][{_LOWER}]+|[{_UPPER}]+(?![{_LOWER}])|[{_LOWER}]+|\d+")
+
+
+def split_camel(tag: str) -> list[str]:
+    """`BonenburgKoffie` -> [Bonenburg, Koffie]; `AcmeNL` -> [Acme, NL]; `acme_coffee` -> [acme, coffee]."""
+    return [part for chunk in tag.split("_") for part in _CAMEL_PART.findall(chunk)]
 
 
 def _handles_in_text(text: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,12 +40,15 @@ class Pipeline:
         *,
         respect_opt_outs: bool = True,
         failures: FailureLog | None = None,
+        language_check: Callable[[Post], Post] | None = None,
     ) -> None:
         self.matcher = matcher
         self.analyser = analyser
         self.respect_opt_outs = respect_opt_outs
         self.failures = failures or FailureLog(log)
         """Where an analysis that raised is reported; the post is then stored without analysis."""
+        self.language_check = language_check
+        """Checks a declared language against the text before the analysis relies on it (`LanguageCheck`)."""
 
     def process(self, posts: Iterable[Post]) -> Processed:
         """Match and analyse each post, leaving out those whose authors asked not to be indexed."""
@@ -55,6 +58,8 @@ class Pipeline:
             if self.respect_opt_outs and post.author.opted_out:
                 skipped += 1
                 continue
+            if self.language_check is not None:
+                post = self.language_check(post)
             matches = self.matcher.match(post)
             analysis = None
             if self.analyser is not None:

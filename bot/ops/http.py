@@ -31,12 +31,15 @@ class OpsServer:
         *,
         scheduler_running: Callable[[], bool],
         db_ping: Callable[[], bool],
+        degraded: Callable[[], dict[str, str]] = dict,
         host: str = "127.0.0.1",
         port: int = 9108,
     ) -> None:
         self.metrics = metrics
         self._scheduler_running = scheduler_running
         self._db_ping = db_ping
+        self._degraded = degraded
+        """What works but has stopped doing part of its job (a refresh failing for hours): shown, still 200."""
         self.host = host
         self.port = port
         """The bound port once started (the system's pick when 0 was asked for)."""
@@ -56,13 +59,20 @@ class OpsServer:
             database = await asyncio.wait_for(asyncio.to_thread(self._db_ping), DB_PING_TIMEOUT)
         except TimeoutError:
             database = False
-        return {"status": "ok" if scheduler and database else "unavailable", "scheduler": scheduler,
-                "database": database}
+        degraded = self._degraded()
+        status = "ok" if scheduler and database else "unavailable"
+        body: dict[str, Any] = {"status": status, "scheduler": scheduler, "database": database}
+        if degraded:
+            # A restart would not fix a server that cannot be refreshed: say so, but do not fail the health check.
+            body["degraded"] = degraded
+            if status == "ok":
+                body["status"] = "degraded"
+        return body
 
     async def healthz(self, request: web.Request) -> web.Response:
-        """200 while the scheduler runs and the database answers; 503 otherwise."""
+        """200 while the scheduler runs and the database answers (maybe `degraded`); 503 otherwise."""
         body = await self.health()
-        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+        return web.json_response(body, status=503 if body["status"] == "unavailable" else 200)
 
     async def metrics_page(self, request: web.Request) -> web.Response:
         """The metrics in Prometheus' text format."""

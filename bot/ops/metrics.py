@@ -69,6 +69,18 @@ class Metrics:
         self.digest_errors = Counter(
             "merkwacht_digest_errors", "Digest sends that failed (they are retried).", ["channel"], registry=r,
         )
+        self.refresh_errors = Counter(
+            "merkwacht_refresh_errors", "Engagement refreshes that stopped on an error, by kind (deferred: the "
+            "request budget was spent).", ["origin", "kind"], registry=r,
+        )
+        self.refresh_last_success = Gauge(
+            "merkwacht_refresh_last_success_timestamp_seconds", "Last engagement refresh that read everything it "
+            "asked for (Unix time).", ["origin"], registry=r,
+        )
+        self.posts_deleted = Counter(
+            "merkwacht_posts_deleted", "Stored posts removed, by why: deleted (at the source), opted_out (the author "
+            "asked not to be indexed), retention, forget.", ["source", "origin", "reason"], registry=r,
+        )
         self.stage_failures = Counter(
             "merkwacht_stage_failures", "Posts a stage could not handle and went on without (analysis, language "
             "detection), by stage and error type; the first of each kind is logged.", ["stage", "error"], registry=r,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from bot.config.durations import format_duration
+from bot.sources.mastodon.instance import ServerInfo, describe
 from bot.watch.watchlist import EffectiveWatchList
 from storage.db import Database
 from storage.health import all_health
@@ -19,8 +21,15 @@ def _ago(when: datetime | None, now: datetime) -> str:
     return f"{format_duration(max(now - when, now - now))} ago"
 
 
-def status_lines(db: Database, watchlist: EffectiveWatchList, now: datetime | None = None) -> list[str]:
-    """One line per watched source (last poll, errors), then the totals; read in one short transaction."""
+def status_lines(
+    db: Database,
+    watchlist: EffectiveWatchList,
+    now: datetime | None = None,
+    *,
+    servers: Sequence[ServerInfo] = (),
+    problems: Sequence[str] = (),
+) -> list[str]:
+    """One line per watched source (last poll, errors), then what each server runs and any refresh `problems`."""
     now = now or datetime.now(UTC)
     with db.sessions() as session:
         health = {h.timeline: h for h in all_health(session)}
@@ -41,4 +50,7 @@ def status_lines(db: Database, watchlist: EffectiveWatchList, now: datetime | No
         elif row.total_errors:
             line += f"; {row.total_errors} errors in total"
         lines.append(line)
-    return lines
+    tokens = {i.url: bool(i.token()) for i in watchlist.config.mastodon.instances}
+    for info in servers:
+        lines += describe(info, tokens.get(info.url, False))
+    return [*lines, *problems]

@@ -126,3 +126,27 @@ def test_tokens_come_from_the_environment_or_a_file_never_the_config(
     a, b = config.mastodon.instances
     assert (a.token(), b.token()) == ("from-the-env", "from-a-file")
     assert "from-the-env" not in repr(config) and "from-a-file" not in repr(config)
+
+
+def test_retention_and_contact_are_checked_and_said_plainly() -> None:
+    config = parse_config('[storage]\nretention = "90d"\n[mastodon]\ncontact = "ops@example.org"')
+    assert config.storage.retention is not None and config.storage.retention.days == 90
+    assert config.mastodon.contact == "ops@example.org"
+    assert parse_config('[mastodon]\ncontact = "https://example.org/bot"').mastodon.contact == "https://example.org/bot"
+
+    short = problems('[storage]\nretention = "1d"')
+    nonsense = problems('[mastodon]\ncontact = "call me maybe"')
+
+    assert short[0].startswith("storage.retention (line 2): ") and "3d or more" in short[0]
+    assert nonsense[0].startswith("mastodon.contact (line 2): 'call me maybe' is neither an e-mail address")
+
+
+def test_the_user_agent_names_merkwacht_its_version_and_the_operators_contact() -> None:
+    from bot.sources.mastodon.timeline import make_client, user_agent
+
+    agent = user_agent("ops@example.org")
+    client = make_client("http://127.0.0.1:9", None, 1.0, agent)
+
+    assert agent.startswith("Merkwacht/") and agent.endswith("; ops@example.org)")
+    assert client.user_agent == agent
+    assert "ops@" not in user_agent(), "no contact unless one is configured"

@@ -144,3 +144,13 @@ def test_reaction_counts_read_as_english_and_an_author_without_followers_is_not_
 
     assert "1 reaction (1 boost, 0 favourites, 0 replies)" in line_one and "followers" not in line_one
     assert "6 reactions (2 boosts, 1 favourite, 3 replies) for 1 follower" in line_many
+
+
+def test_the_headline_counts_posts_and_mentions_separately_when_a_post_names_two_brands() -> None:
+    # 4 posts: 3 name a brand (one of them names both), 1 names none; Acme has 2 mentioning posts, Bonen 2.
+    day = replace(digest([brand("Acme", mentions=2), brand("Bonen", mentions=2)], total=4), unbranded_posts=1)
+
+    text = all_text(render(day).payloads)
+
+    assert "4 posts collected: 3 mention a brand, 1 without a brand." in text
+    assert "4 brand mentions in all (a post naming several brands counts for each)" in text

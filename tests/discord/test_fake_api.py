@@ -208,3 +208,28 @@ def test_the_shipped_schema_is_discords_own_unchanged() -> None:
 
     assert "MessageCreateRequest" in shipped
     assert all(shipped[name] == full[name] for name in shipped)
+
+
+async def test_a_message_deleted_in_a_watched_channel_is_removed_inside_the_refresh_window(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    from bot.ingest.refresh import follow_channel_deletions
+    from bot.sources.discord import time_snowflake
+
+    now = datetime.now(UTC)
+    old = fake.add_message(WATCHED, "acme from last week", when=now - timedelta(days=7))
+    kept = fake.add_message(WATCHED, "acme still here", when=now - timedelta(hours=3))
+    doomed = fake.add_message(WATCHED, "acme regret", when=now - timedelta(hours=2))
+    timeline = DiscordChannelTimeline(connection, WATCHED)
+    await ingestor(sqlite_db).poll(timeline, backfill=timedelta(days=10))
+    channel = fake.channels[WATCHED]
+    channel.messages = [m for m in channel.messages if m["id"] not in (doomed["id"], old["id"])]
+    since = now - timedelta(hours=48)
+
+    removed = await follow_channel_deletions(sqlite_db, timeline, str(time_snowflake(since)), since)
+
+    with sqlite_db.transaction() as session:
+        texts = sorted(session.scalars(select(PostRow.text)))
+    assert removed == 1
+    assert texts == ["acme from last week", "acme still here"], "outside the window a deletion is not looked for"
+    assert kept["id"] != doomed["id"]

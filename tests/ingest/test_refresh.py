@@ -70,6 +70,7 @@ def test_a_refresh_held_back_part_way_keeps_what_it_read_and_goes_on_with_the_re
     # The oldest and the newest get a favourite: one of them is in the first 20 read, the other is left over.
     mastodon.client("bob").status_favourite(posts[0]["id"])
     mastodon.client("bob").status_favourite(posts[-1]["id"])
+    asyncio.run(app.describe_servers())  # as the daemon does at start, before any refresh
     budget = app.budget(mastodon.url)
 
     def one_request_left() -> None:
@@ -99,3 +100,69 @@ def test_a_refresh_held_back_part_way_keeps_what_it_read_and_goes_on_with_the_re
         "the 10 left over were read first, then 10 of those read least recently; unchanged posts are not read again "
         "and again while others never are"
     )
+
+
+def test_a_refresh_that_keeps_failing_is_counted_shown_in_status_and_degrades_health(
+    sqlite_db: Any, mastodon: Any
+) -> None:
+    from bot.ops.http import OpsServer
+
+    mastodon.post("Acme #koffie")
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+    ops = OpsServer(app.metrics, scheduler_running=lambda: True, db_ping=app.db.ping,
+                    degraded=app.refresh_outcomes.failing)
+    asyncio.run(app.describe_servers())
+
+    with mastodon.server.fault(path_regex="^/api/v1/statuses$", status=500, body={"error": "boom"}):
+        results = [asyncio.run(app.refresh_engagement(mastodon.url)) for _ in range(3)]
+    health = asyncio.run(ops.health())
+    lines = asyncio.run(app.bot_services().status())
+
+    assert all(r.error_kind == "server" for r in results)
+    assert app.metrics.refresh_errors.labels(mastodon.url, "server")._value.get() == 3
+    assert health["status"] == "degraded" and mastodon.url in health["degraded"]
+    assert any(line.startswith(f"- refresh on {mastodon.url}: FAILING") for line in lines)
+    assert any(line.startswith(f"{mastodon.url}: mastodon") for line in lines), "what the server runs"
+
+    asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert asyncio.run(ops.health())["status"] == "ok", "one refresh that works clears it"
+
+
+def test_two_failed_refreshes_do_not_yet_degrade_health(sqlite_db: Any, mastodon: Any) -> None:
+    mastodon.post("Acme #koffie")
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+
+    with mastodon.server.fault(path_regex="^/api/v1/statuses$", status=500, body={"error": "boom"}):
+        for _ in range(2):
+            asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert app.refresh_outcomes.failing() == {}
+
+
+def test_when_every_one_of_many_posts_answers_gone_nothing_is_deleted(sqlite_db: Any, mastodon: Any) -> None:
+    posts = [mastodon.post(f"Acme nummer {i} #koffie") for i in range(12)]
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+    for status in posts:  # as a misrouted proxy would make it look
+        mastodon.client("alice").status_delete(status["id"])
+
+    result = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert result.deleted == 0 and result.error is not None and "not deleting" in result.error
+    assert len(stored(app, "SELECT id FROM posts")) == 12
+
+
+def test_a_few_deleted_posts_among_many_are_deleted(sqlite_db: Any, mastodon: Any) -> None:
+    posts = [mastodon.post(f"Acme nummer {i} #koffie") for i in range(12)]
+    app = Application(make_config(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    poll_once(app)
+    for status in posts[:11]:
+        mastodon.client("alice").status_delete(status["id"])
+
+    result = asyncio.run(app.refresh_engagement(mastodon.url))
+
+    assert (result.deleted, result.error) == (11, None)
+    assert [r.text for r in stored(app, "SELECT text FROM posts")] == ["Acme nummer 11 #koffie"]

@@ -90,3 +90,22 @@ def test_opt_out_signals_are_read_from_the_account() -> None:
     assert opted_out({"note": '<p>Foto\'s. <a href="/tags/NoSearch">#<span>NoSearch</span></a></p>'})
     assert opted_out({"note": "no bots please #nobot"})
     assert not opted_out({"noindex": False, "note": "<p>I like #nobotany</p>"})
+
+
+def test_an_account_that_turned_indexable_off_counts_as_opted_out_but_a_missing_field_does_not() -> None:
+    assert opted_out({"indexable": False, "note": ""}), "Mastodon 4.2+: asked not to be indexed"
+    assert not opted_out({"indexable": True, "note": ""})
+    assert not opted_out({"note": ""}), "GoToSocial and Takahē do not send it: no refusal"
+
+
+def test_a_local_handle_keeps_the_port_of_the_server_it_lives_on() -> None:
+    from bot.sources.mastodon.status import account_handle
+
+    on_port = {"acct": "brandfan", "url": "http://localhost:8702/@brandfan"}
+    default_port = {"acct": "brandfan", "url": "https://social.example:443/@brandfan"}
+    no_url = {"acct": "brandfan"}
+
+    assert account_handle(on_port, "localhost:8702") == "brandfan@localhost:8702"
+    assert account_handle(default_port, "social.example") == "brandfan@social.example"
+    assert account_handle(no_url, "localhost:8702") == "brandfan@localhost:8702"
+    assert account_handle({"acct": "x@elsewhere.example"}, "localhost:8702") == "x@elsewhere.example"

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import BrandConfig
-from bot.ingest.matching import BrandMatcher, fold
+from bot.ingest.matching import BrandMatcher, fold, split_camel
 from bot.model import Author, Post
 
 ACME = BrandConfig(
@@ -126,3 +126,37 @@ def test_property_any_text_is_safe_to_match(text: str) -> None:
 def test_property_a_match_only_inside_an_exclusion_is_never_a_mention(term: str, inside: str) -> None:
     brand = BrandConfig(name="B", terms=[term], exclude=[f"{term} Corporation"])
     assert brands_in(f"{inside} {term} Corporation {inside}", brand) == set() or term.lower() in inside.lower()
+
+
+def _post_with(text: str, *, spoiler: str = "", tags: tuple[str, ...] = ()) -> Post:
+    return Post(uri="u", source="mastodon", origin="o", remote_id="1", url="u", author=Author("a@b"),
+                created_at=datetime(2026, 11, 30, tzinfo=UTC), text=text, spoiler_text=spoiler, tags=tags)
+
+
+def test_a_brand_named_only_in_the_content_warning_is_a_mention() -> None:
+    matcher = BrandMatcher([BrandConfig(name="Acme", terms=["Acme"])])
+
+    assert [m.brand for m in matcher.match(_post_with("de app crasht weer", spoiler="Acme klacht"))] == ["Acme"]
+    assert matcher.match(_post_with("de app crasht weer", spoiler="klacht")) == ()
+
+
+def test_a_camelcase_hashtag_matches_a_multi_word_term_and_its_exclusions_still_apply() -> None:
+    matcher = BrandMatcher([
+        BrandConfig(name="Bonenburg", terms=["Bonenburg Koffie"]),
+        BrandConfig(name="Acme", terms=["Acme"], exclude=["Acme Corporation"]),
+    ])
+
+    def brands(text: str, tags: tuple[str, ...] = ()) -> list[str]:
+        return sorted({m.brand for m in matcher.match(_post_with(text, tags=tags))})
+
+    assert brands("Lekker bakkie #BonenburgKoffie") == ["Bonenburg"]
+    assert brands("lekker", tags=("bonenburgkoffie",)) == ["Bonenburg"], "the lower-case tag from `tags` too"
+    assert brands("Werken bij #AcmeCorporation") == [], "an excluded phrase stays excluded as a hashtag"
+    assert brands("#Bonenburg #Koffie") == [], "two tags are not one term"
+    assert brands("#BonenburgKoffieNL is top") == ["Bonenburg"]
+
+
+@given(st.lists(st.sampled_from(["Bonen", "Burg", "Koffie", "NL", "App", "x", "12"]), min_size=1, max_size=5))
+def test_splitting_a_camelcase_hashtag_keeps_every_letter_in_order(parts: list[str]) -> None:
+    tag = "".join(parts)
+    assert "".join(split_camel(tag)) == tag

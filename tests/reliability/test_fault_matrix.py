@@ -71,8 +71,10 @@ FAULTS = {
     "502 HTML page from the proxy in front": Fault(proxy_fault("html502"), "server"),
     "200 with an HTML page instead of JSON": Fault(proxy_fault("html200"), "malformed"),
     "malformed JSON": Fault(mock_fault(type="malformed"), "malformed"),
-    "request timeout (server never answers)": Fault(mock_fault(type="timeout", delay_ms=20_000), "timeout",
-                                                    config={"request_timeout": "1s"}),
+    # The timeout is short but far above what any answer takes even on a loaded machine (a 1 s timeout failed the
+    # healthy instance's first poll under load); the broken server holds its answer twelve times longer.
+    "request timeout (server never answers)": Fault(mock_fault(type="timeout", delay_ms=60_000), "timeout",
+                                                    config={"request_timeout": "5s"}),
     "connection reset": Fault(proxy_fault("reset"), "network"),
     "401 (token revoked)": Fault(mock_fault(status=401), "unauthorized"),
     "404 (tag unknown to the server)": Fault(mock_fault(status=404), None),

@@ -31,18 +31,37 @@ def _count(value: Any) -> int:
         return 0
 
 
+def host_of(url: str) -> str:
+    """`host` or `host:port` of a URL (a server on `localhost:8702` is not the one on `localhost`); "" if none."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.hostname if port is None or port == default else f"{parts.hostname}:{port}"
+
+
 def account_handle(account: Mapping[str, Any], instance_host: str) -> str:
-    """`user@domain` for any account: local accounts' `acct` has no domain, so the instance's is added."""
+    """`user@domain` for any account: local accounts' `acct` has no domain, so the instance's (with its port) is
+    added."""
     acct = str(account.get("acct") or account.get("username") or "").lstrip("@")
     if "@" not in acct:
-        host = urlsplit(str(account.get("url") or "")).hostname or instance_host
+        host = host_of(str(account.get("url") or "")) or instance_host
         acct = f"{acct}@{host}"
     return acct.casefold()
 
 
 def opted_out(account: Mapping[str, Any]) -> bool:
-    """Whether the account asked not to be indexed: `noindex`, or #nobot / #noindex / #nosearch in its bio."""
-    if account.get("noindex") is True:
+    """Whether the account asked not to be indexed: `noindex`, `indexable: false`, or #nobot / #noindex / #nosearch
+    in its bio (read from the bio's text, so a linked hashtag counts like a typed one).
+
+    `indexable` (Mastodon 4.2+) is only believed when the server sends it: GoToSocial and Takahē leave it out, and a
+    missing field is not a refusal.
+    """
+    if account.get("noindex") is True or account.get("indexable") is False:
         return True
     return bool(_OPT_OUT_TAGS.search(html_to_text(str(account.get("note") or ""))))
 
@@ -53,7 +72,7 @@ def status_to_post(status: Mapping[str, Any], instance_url: str) -> Post:
     Raises ValueError (`UnstorablePost` among them) for a status that cannot become a storable post.
     """
     original = status.get("reblog") or status
-    instance_host = urlsplit(instance_url).hostname or instance_url
+    instance_host = host_of(instance_url) or instance_url
     account = original.get("account") or {}
     created = _when(original.get("created_at"))
     if created is None:

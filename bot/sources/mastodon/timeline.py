@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -29,14 +29,30 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 40
 """Mastodon's maximum `limit` for timelines."""
-USER_AGENT = "Merkwacht/0.1 (+https://github.com/merkwacht/merkwacht)"
+PROJECT_URL = "https://github.com/merkwacht/merkwacht"
+
+
+def user_agent(contact: str | None = None) -> str:
+    """`Merkwacht/<version> (+<project>; <contact>)`: who reads, and how instance admins reach the operator."""
+    try:
+        from importlib.metadata import version
+
+        release = version("merkwacht")
+    except Exception:  # not installed as a distribution (a bare checkout): the name alone still says who it is
+        release = "dev"
+    parts = [f"+{PROJECT_URL}", *([contact] if contact else [])]
+    return f"Merkwacht/{release} ({'; '.join(parts)})"
+
+
+USER_AGENT = user_agent()
+"""The User-Agent without an operator contact (`mastodon.contact` adds one)."""
 
 
 CONNECTIONS_PER_INSTANCE = 16
 """Kept-alive connections to one instance: all its hashtags may poll at once (requests' default pool keeps 10)."""
 
 
-def make_client(url: str, token: str | None, timeout: float) -> Mastodon:
+def make_client(url: str, token: str | None, timeout: float, agent: str = USER_AGENT) -> Mastodon:
     """A Mastodon.py client that works with any Mastodon-API server and raises on rate limits instead of sleeping."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=CONNECTIONS_PER_INSTANCE)
@@ -51,7 +67,7 @@ def make_client(url: str, token: str | None, timeout: float) -> Mastodon:
         # "wait" and "pace" sleep inside the call and are not thread-safe; backoff is the scheduler's job.
         ratelimit_method="throw",
         request_timeout=timeout,
-        user_agent=USER_AGENT,
+        user_agent=agent,
     )
 
 
@@ -210,25 +226,3 @@ def cursor_id(statuses: Iterable[Any]) -> str | None:
         if text and len(text) <= MAX_ID and clean_line(text, MAX_ID) == text:
             return text
     return None
-
-
-STATUSES_PER_REQUEST = 20
-"""Mastodon's limit on `id[]` in `GET /api/v1/statuses`."""
-
-
-async def iter_statuses(
-    client: Mastodon, instance_url: str, ids: Sequence[str], budget: RequestBudget | None = None
-) -> AsyncIterator[tuple[Sequence[str], Page]]:
-    """Statuses as they are now, by id, 20 per request from the instance's budget: (ids asked, page) per request.
-
-    Deleted statuses are absent from their page. A `SourceError` ends the iteration; the pages before it are good.
-    """
-
-    def fetch(chunk: Sequence[str]) -> Page:
-        return page_from_statuses(
-            budgeted_call(budget, instance_url, lambda: client.statuses(list(chunk))), instance_url
-        )
-
-    for start in range(0, len(ids), STATUSES_PER_REQUEST):
-        chunk = ids[start : start + STATUSES_PER_REQUEST]
-        yield chunk, await run_detached(fetch, chunk)
