@@ -144,6 +144,7 @@ class Application:
         self._polled: dict[TimelineId, Timeline] = {}
         """The timelines that have a poll job now, by id (the job's id is `TimelineId.key`)."""
         self._refreshed: set[str] = set()
+        """The instances that have an engagement refresh job now."""
         self.coverage: CoverageScheduler | None = None
         """The adaptive scheduler of Mastodon timelines (`schedule.strategy = "adaptive"`); None on fixed intervals."""
         self.any_tags = AnyTagSupport(self.mastodon_client, self.budget)
@@ -153,7 +154,6 @@ class Application:
                 self.poll, self._budgets.get, config.schedule, metrics=self.metrics, clock=clock,
                 poll_group=self.poll_group, groups_ok=self.any_tags.honoured,
             )
-        """The instances that have an engagement refresh job now."""
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
