@@ -486,12 +486,11 @@ class Application:
             return DigestService(self.effective_config, self.db, sink)
 
         async def status() -> list[str]:
-            lines = await asyncio.to_thread(lambda: status_lines(self.db, self.watchlist()))
-            return lines + budget_lines(self._budgets, self.coverage, self.any_tags.honoured, self._clock())
             servers, problems = self.servers.all(), self.refresh_outcomes.lines()
-            return await asyncio.to_thread(
+            lines = await asyncio.to_thread(
                 lambda: status_lines(self.db, self.watchlist(), servers=servers, problems=problems)
             )
+            return lines + budget_lines(self._budgets, self.coverage, self.any_tags.honoured, self._clock())
 
         return BotServices(WatchService(self.db, self.config), digests, status)
 
