@@ -33,6 +33,10 @@ def daemon_budgets(metrics_text: str) -> list[str]:
                 continue
             if sample.name in BUDGET_METRICS:
                 values[origin][BUDGET_METRICS[sample.name]] = sample.value
+            elif sample.name == "merkwacht_requests_sent":
+                values[origin][f"sent_{sample.labels.get('kind', '')}"] = sample.value
+            elif sample.name == "merkwacht_tags_grouped":
+                values[origin]["grouped"] = sample.value
             elif sample.name == "merkwacht_poll_lag_seconds" and sample.value >= slowest.get(origin, (-1.0, ""))[0]:
                 slowest[origin] = (sample.value, sample.labels.get("scope", ""))
     lines = []
@@ -43,6 +47,10 @@ def daemon_budgets(metrics_text: str) -> list[str]:
             line += f" API {v['left']:.0f} requests left in this window,"
         if "paging" in v:
             line += f" paging {v['paging']:.0f}/300 used in 15m,"
+        if "sent_api" in v:
+            line += f" {v['sent_api']:.0f} requests sent ({v.get('sent_paging', 0):.0f} paging),"
+        if "grouped" in v:
+            line += f" {v['grouped']:.0f} tags grouped with any[],"
         if origin in slowest:
             lag, scope = slowest[origin]
             late = format_duration(timedelta(seconds=round(lag)))

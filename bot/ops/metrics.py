@@ -63,6 +63,14 @@ class Metrics:
             "merkwacht_paging_requests_used", "Paging requests (min_id, max_id, since_id) sent to the instance in "
             "the last 15 minutes, of Mastodon's 300.", ["origin"], registry=r,
         )
+        self.requests_sent = Gauge(
+            "merkwacht_requests_sent", "Requests sent to the instance since start, all kinds (`api`) and the paging "
+            "ones among them (`paging`).", ["origin", "kind"], registry=r,
+        )
+        self.tags_grouped = Gauge(
+            "merkwacht_tags_grouped", "Hashtags of the instance read five to a request through any[] (adaptive "
+            "schedule).", ["origin"], registry=r,
+        )
         self.digests_sent = Counter(
             "merkwacht_digests_sent", "Daily digests Discord confirmed, by channel.", ["channel"], registry=r,
         )

@@ -266,6 +266,7 @@ class CoverageScheduler:
         for lag in self.lags(now):
             if self.metrics is not None:
                 self.metrics.polls_queued.labels(lag.origin).set(lag.queued)
+                self.metrics.tags_grouped.labels(lag.origin).set(self.grouped(lag.origin))
             if lag.slowest_lag < LATE_AFTER or now - self._logged_late.get(lag.origin, -1e18) < LATE_LOG_EVERY:
                 continue
             self._logged_late[lag.origin] = now

@@ -18,13 +18,16 @@ def test_the_budgets_of_each_instance_are_read_from_the_daemons_metrics() -> Non
     metrics.polls_queued.labels("https://a.example").set(3)
     metrics.poll_lag.labels("https://a.example", "koffie").set(20)
     metrics.poll_lag.labels("https://a.example", "thee").set(95)
+    metrics.requests_sent.labels("https://a.example", "api").set(1200)
+    metrics.requests_sent.labels("https://a.example", "paging").set(80)
+    metrics.tags_grouped.labels("https://a.example").set(45)
     metrics.rate_limit_remaining.labels("https://b.example").set(300)
 
     lines = daemon_budgets(metrics.render().decode())
 
     assert lines == [
-        "- https://a.example: API 212 requests left in this window, paging 41/300 used in 15m, slowest #thee 1m35s "
-        "late at its last poll, 3 queued",
+        "- https://a.example: API 212 requests left in this window, paging 41/300 used in 15m, 1200 requests sent "
+        "(80 paging), 45 tags grouped with any[], slowest #thee 1m35s late at its last poll, 3 queued",
         "- https://b.example: API 300 requests left in this window",
     ]
 
