@@ -253,7 +253,8 @@ class Application:
             if timeline.id.source is SourceKind.MASTODON:
                 by_origin.setdefault(timeline.id.server, []).append(timeline.id.feed)
         for origin, tags in by_origin.items():
-            await self.any_tags.probe(origin, tags)
+            info = self.servers.get(origin)
+            await self.any_tags.probe(origin, tags, info.software if info is not None else "unknown")
 
     def _first_runs(self) -> dict[str, datetime]:
         # A source that was backing off when the daemon stopped stays left alone after a restart, so a crash loop

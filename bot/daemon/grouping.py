@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 PAIRS_PER_PROBE = 3
 """Tag pairs tried per probe (three requests each, none of them paging)."""
+IGNORES_ANY = frozenset({"gotosocial", "takahe"})
+"""Software known to answer a tag timeline's first tag alone whatever `any[]` says: not probed, never grouped."""
 REPROBE_AFTER = 1800.0
 """Seconds before an instance that could not be decided is probed again."""
 
@@ -43,8 +45,11 @@ class AnyTagSupport:
         """Whether `origin` was seen to honour `any[]` (False until a probe has shown it)."""
         return self.known.get(origin, False)
 
-    async def probe(self, origin: str, tags: Sequence[str]) -> bool | None:
-        """Probe `origin` with pairs of its watched `tags` unless it is decided or was tried lately."""
+    async def probe(self, origin: str, tags: Sequence[str], software: str = "unknown") -> bool | None:
+        """Probe `origin` with pairs of its watched `tags` unless it is decided or was tried lately; `software`
+        known to ignore `any[]` (from the instance's own description) is decided without a request."""
+        if software in IGNORES_ANY:
+            self.known[origin] = False
         if origin in self.known or len(tags) < 2:
             return self.known.get(origin)
         if self._clock() - self._tried.get(origin, -REPROBE_AFTER) < REPROBE_AFTER:

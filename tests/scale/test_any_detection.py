@@ -49,3 +49,15 @@ def test_a_group_names_its_first_tag_in_the_path_and_at_most_four_more_in_any() 
         assert "1 to 5 tags, not 6" in str(exc)
     else:
         raise AssertionError("six tags were accepted")
+
+
+def test_an_instance_whose_software_is_known_to_ignore_any_is_never_probed_nor_grouped() -> None:
+    from bot.daemon.grouping import AnyTagSupport
+
+    def no_client(origin: str) -> Any:
+        raise AssertionError("no request may be sent")
+
+    support = AnyTagSupport(no_client, no_client)
+
+    assert asyncio.run(support.probe("https://gts.example", ["koffie", "thee"], "gotosocial")) is False
+    assert not support.honoured("https://gts.example")
