@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 PAIRS_PER_PROBE = 3
 """Tag pairs tried per probe (three requests each, none of them paging)."""
-IGNORES_ANY = frozenset({"gotosocial", "takahe"})
+IGNORES_ANY = frozenset({"gotosocial"})
 """Software known to answer a tag timeline's first tag alone whatever `any[]` says: not probed, never grouped."""
 REPROBE_AFTER = 1800.0
 """Seconds before an instance that could not be decided is probed again."""
