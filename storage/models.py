@@ -330,3 +330,51 @@ class MentionCountRow(Base):
     sentiment: Mapped[str] = mapped_column(String(16), primary_key=True)
     """The sentiment label, or `unknown` (as the digest's live counts spell a missing one)."""
     posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertRow(Base):
+    """One alert, from the moment it was decided: pending with a nonce, then sent with Discord's message id.
+
+    `key` makes an alert happen once: a post's needs-an-answer alert, a brand's spike or sentiment turn from the
+    minute it began. Held alerts (quiet hours, cooldown, the hourly cap) wait for a summary; dropped ones (a muted
+    brand) are only recorded.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_brand_kind_created_at", "brand", "kind", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """`needs_answer`, `spike`, `sentiment` or `summary`."""
+    brand: Mapped[str] = mapped_column(String(255))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    """`pending`, `sent`, `held`, `summarised` or `dropped`."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    """Why it was held or dropped."""
+    nonce: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The message body as sent (or to be sent), without its nonce."""
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The numbers behind it (count, expected, share, followers...) and a one-line headline."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    summary_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    """For a held alert: the summary that reported it."""
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AlertMuteRow(Base):
+    """A brand whose alerts are muted at run time (`/alerts mute`), until a time or until unmuted."""
+
+    __tablename__ = "alert_mutes"
+
+    brand: Mapped[str] = mapped_column(String(255), primary_key=True)
+    """The case-folded brand name."""
+    until: Mapped[datetime | None]
+    muted_by: Mapped[str] = mapped_column(String(255))
+    muted_at: Mapped[datetime]

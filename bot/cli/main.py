@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.cli.alerts import alerts
 from bot.cli.context import Context
 from bot.cli.errors import GuardedGroup
 from bot.cli.privacy import forget, normalise_account
@@ -423,6 +424,7 @@ def db_upgrade(ctx: Context) -> None:
 
 
 cli.add_command(watch)
+cli.add_command(alerts)
 cli.add_command(forget)
 cli.add_command(status)
 

@@ -5,6 +5,7 @@ Everything else imports from here: `from bot.config import Config, load_config`.
 
 from bot.config.schema import (
     DEFAULT_CONFIG_PATH,
+    AlertsConfig,
     AnalysisConfig,
     BrandConfig,
     Config,
@@ -24,6 +25,7 @@ from bot.config.schema import (
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
+    "AlertsConfig",
     "AnalysisConfig",
     "BrandConfig",
     "Config",

@@ -484,6 +484,88 @@ class OpsConfig(_Section):
         return self
 
 
+def _quiet_hours(value: Any) -> tuple[time, time]:
+    if isinstance(value, tuple):
+        return value
+    match = re.fullmatch(r"\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a span of local time like '22:00-07:00'")
+    start, end = _clock(match[1]), _clock(match[2])
+    if start == end:
+        raise ValueError(f"{value!r} starts and ends at the same time; leave quiet_hours out for none")
+    return start, end
+
+
+QuietHours = Annotated[tuple[time, time], BeforeValidator(_quiet_hours)]
+"""A span of local time written `22:00-07:00` (it may run past midnight)."""
+
+
+class AlertRoles(_Section):
+    """`[alerts.roles]`: the role pinged by each kind of alert; a kind without one pings no one."""
+
+    needs_answer: int | None = Field(default=None, gt=0)
+    spike: int | None = Field(default=None, gt=0)
+    sentiment: int | None = Field(default=None, gt=0)
+
+
+class AlertBrandConfig(_Section):
+    """`[alerts.brands.NAME]`: one brand's own alert settings, where they differ from `[alerts]`."""
+
+    timezone: str | None = None
+    quiet_hours: QuietHours | None = None
+    any_complaint: bool | None = None
+    followers: int | None = Field(default=None, ge=0)
+    engagement: int | None = Field(default=None, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not an IANA time zone like 'Europe/Amsterdam'") from None
+        return value
+
+
+class AlertsConfig(_Section):
+    """`[alerts]`: alerts within minutes (off unless `channel` is set); see docs/alerts.md."""
+
+    channel: int | None = Field(default=None, gt=0)
+    followers: int = Field(default=1000, ge=0)
+    """A complaint or question from an author with at least this many followers needs an answer now."""
+    engagement: int = Field(default=10, ge=0)
+    """... or one with at least this many replies, boosts and favourites together."""
+    any_complaint: bool = False
+    """Every complaint needs an answer now, whatever its reach."""
+    max_age: Duration = timedelta(hours=6)
+    """Posts older than this never alert (a backfill of yesterday is for the digest)."""
+    cooldown: Duration = timedelta(minutes=30)
+    """After an alert, the same brand's next alert of that kind waits this long (and is summarised then)."""
+    max_per_hour: int = Field(default=6, ge=1)
+    quiet_hours: QuietHours | None = None
+    spike_window: Duration = timedelta(hours=1)
+    spike_alpha: float = Field(default=1e-3, gt=0, lt=0.05)
+    """How unlikely the count must be under the brand's normal for that hour of the week."""
+    spike_min_count: int = Field(default=8, ge=1)
+    sentiment_window: Duration = timedelta(hours=3)
+    sentiment_alpha: float = Field(default=1e-3, gt=0, lt=0.05)
+    sentiment_min_posts: int = Field(default=10, ge=3)
+    sentiment_min_lift: float = Field(default=0.2, gt=0, lt=1)
+    """The negative share must be at least this much above the brand's normal share (0.2 = 20 points)."""
+    history: Duration = timedelta(days=28)
+    """How much stored history the baselines are learned from."""
+    roles: AlertRoles = Field(default_factory=AlertRoles)
+    brands: dict[str, AlertBrandConfig] = Field(default_factory=dict)
+
+    def for_brand(self, name: str) -> AlertBrandConfig:
+        """The brand's own settings (matched case-insensitively), or an empty table."""
+        for key, value in self.brands.items():
+            if key.casefold() == name.casefold():
+                return value
+        return AlertBrandConfig()
+
+
 class Config(_Section):
     """The whole `config.toml`."""
 
@@ -496,6 +578,7 @@ class Config(_Section):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @field_validator("timezone")
     @classmethod

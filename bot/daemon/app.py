@@ -15,11 +15,14 @@ import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alerts.control import AlertControl
+from bot.alerts.service import AlertService
 from bot.config import Config
 from bot.config.durations import format_duration
 from bot.daemon.grouping import AnyTagSupport, poll_group
 from bot.daemon.outcomes import PollOutcomes
 from bot.daemon.refresh_outcomes import RefreshOutcomes
+from bot.daemon.streams import build_streams, start_streams
 from bot.digest.deliver import Delivery, DigestService
 from bot.digest.schedule import DailyTrigger
 from bot.discord.commands import BotServices
@@ -31,6 +34,7 @@ from bot.ingest.language_check import LanguageCheck
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline, PostAnalyser
 from bot.ingest.refresh import EngagementRefresher, RefreshResult, follow_channel_deletions
+from bot.ingest.streamed import StreamStore
 from bot.model import SourceKind, TimelineId
 from bot.ops.backoff import BackoffPolicy
 from bot.ops.failures import FailureLog
@@ -43,6 +47,7 @@ from bot.sources.base import SourceError, Timeline
 from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.instance import ServerInfo, ServerRegistry, requests_fetch
 from bot.sources.mastodon.ratelimit import RequestBudget
+from bot.sources.mastodon.stream import HashtagStream
 from bot.sources.mastodon.timeline import MastodonHashtagTimeline, make_client, user_agent
 from bot.watch.live import LiveWatchList
 from bot.watch.service import WatchService
@@ -141,10 +146,16 @@ class Application:
         """The REST client shared by the channel timelines and the digest; None without a token (Mastodon only)."""
         sink = DiscordSink(self.discord, retries=config.discord.digest_retries) if self.discord else None
         self.digests = DigestService(self.effective_config, self.db, sink)
+        # Alerts retry at the next store rather than inside it, so a Discord outage never holds up a poll for long.
+        alert_sink = DiscordSink(self.discord, retries=1) if self.discord else None
+        self.alerts = AlertService(self.effective_config, self.db, alert_sink)
+        """Checked right after each poll or refresh that stored something (`after_store`)."""
         self._polled: dict[TimelineId, Timeline] = {}
         """The timelines that have a poll job now, by id (the job's id is `TimelineId.key`)."""
         self._refreshed: set[str] = set()
         """The instances that have an engagement refresh job now."""
+        self.streams: list[HashtagStream] = []
+        """The instances' hashtag streams, while the daemon runs (`bot.daemon.streams`)."""
         self.coverage: CoverageScheduler | None = None
         """The adaptive scheduler of Mastodon timelines (`schedule.strategy = "adaptive"`); None on fixed intervals."""
         self.any_tags = AnyTagSupport(self.mastodon_client, self.budget)
@@ -205,6 +216,8 @@ class Application:
         changed = await self.watches.refresh()
         if changed is None:
             return
+        for stream in self.streams:
+            await stream.follow()  # a stream whose hashtags changed reconnects with the new ones
         timelines = self._timelines(self._use(changed))
         if self.coverage is not None:
             self.coverage.sync([t for t in timelines if self._adaptive(t)])
@@ -236,6 +249,7 @@ class Application:
         discord = timeline.id.source is SourceKind.DISCORD
         backfill = self.config.discord.backfill if discord else self.config.mastodon.backfill
         result = await self.ingestor.poll(timeline, backfill=backfill, progress=progress)
+        await self.alerts.after_store(result.new + result.updated)
         self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.id.server))
         return result
 
@@ -299,6 +313,14 @@ class Application:
                               name="purge posts past storage.retention", next_run_time=datetime.now(UTC),
                               max_instances=1, coalesce=True, replace_existing=True)
         self._schedule_digest(scheduler)
+        if self.alerts.enabled:
+            # Besides the check after every store: one a minute, from the start, for what needs no new post (alerts
+            # left pending by a crash, summaries due when quiet hours or a cooldown end).
+            scheduler.add_job(self.alerts.check, IntervalTrigger(seconds=60), id="alerts",
+                              name="alerts pending or due", next_run_time=datetime.now(UTC), max_instances=1,
+                              coalesce=True, misfire_grace_time=60, replace_existing=True)
+        elif self.config.alerts.channel is not None:
+            log.warning("alerts are NOT delivered: no Discord token (set %s)", self.config.discord.token_env)
 
     def _schedule_refreshes(self, scheduler: AsyncIOScheduler, config: Config) -> None:
         # One engagement refresh per instance of the effective config, run-time instances included.
@@ -355,7 +377,10 @@ class Application:
         self.watchlist()  # the matcher follows run-time brand changes before posts are matched again
         refresher = EngagementRefresher(self.db, self.pipeline, self.config.mastodon.refresh_window, self.servers)
         client = self.mastodon_client(instance_url)
-        return self.refresh_outcomes.report(await refresher.refresh(client, instance_url, self.budget(instance_url)))
+        result = self.refresh_outcomes.report(await refresher.refresh(client, instance_url, self.budget(instance_url)))
+        # Reactions that arrived since the first poll can make a complaint urgent.
+        await self.alerts.after_store(result.updated)
+        return result
 
     async def describe_servers(self) -> list[ServerInfo]:
         """Read what each instance runs and can do (at start and daily), for the refresh, `check` and `/status`."""
@@ -456,6 +481,10 @@ class Application:
         # Slash commands ride the gateway; it runs beside the scheduler so its outages never stop a poll.
         gateway = start_gateway(self.bot_services(), self.config.discord,
                                 watch_channels=bool(self.watches.cached().channels))
+        self.streams = build_streams(
+            self.config.mastodon.instances, lambda url: [t for u, t in self.watches.cached().timelines if u == url],
+            StreamStore(self.db, self.pipeline, self.alerts.after_store), lambda: self.scheduler)
+        streams = start_streams(self.streams)
         coverage = asyncio.create_task(self.coverage.run(stop)) if self.coverage is not None else None
         if self.coverage is not None:
             scheduler.add_job(self.probe_any, IntervalTrigger(minutes=5), id="probe-any", name="probe any[] support",
@@ -465,6 +494,9 @@ class Application:
         finally:
             log.info("stopping: waiting for running polls to finish")
             scheduler.shutdown(wait=False)
+            for task in streams:
+                task.cancel()
+            await asyncio.gather(*streams, return_exceptions=True)
             if gateway is not None:
                 gateway.cancel()
                 await asyncio.gather(gateway, return_exceptions=True)
@@ -493,7 +525,8 @@ class Application:
             )
             return lines + budget_lines(self._budgets, self.coverage, self.any_tags.honoured, self._clock())
 
-        return BotServices(WatchService(self.db, self.config), digests, status)
+        alerts = AlertControl(self.db, self.effective_config)
+        return BotServices(WatchService(self.db, self.config), digests, status, alerts)
 
     def _track(self, task: asyncio.Task[Any] | None) -> None:
         # APScheduler runs each job as a task named after its executor, not after the job: keep our own list.

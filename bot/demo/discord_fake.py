@@ -134,6 +134,7 @@ class FakeDiscord:
         self.channels: dict[int, Channel] = {}
         self.faults: list[Fault] = []
         self.received: list[Received] = []
+        self.edited: list[Received] = []
         self.rejected: list[tuple[dict[str, Any], list[str]]] = []
         self.requests: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
@@ -179,6 +180,7 @@ class FakeDiscord:
         app.router.add_get(API_PREFIX + "/channels/{channel_id}", self._channel)
         app.router.add_get(API_PREFIX + "/channels/{channel_id}/messages", self._history)
         app.router.add_post(API_PREFIX + "/channels/{channel_id}/messages", self._create)
+        app.router.add_patch(API_PREFIX + "/channels/{channel_id}/messages/{message_id}", self._edit)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -305,6 +307,29 @@ class FakeDiscord:
                                              for n, b in files.items()])
         channel.messages.append(message)
         self.received.append(Received(channel.id, body, files, message["id"]))
+        return _json(message)
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        # Discord lets the author edit content and embeds; the message keeps its id and gains an edited timestamp.
+        channel = self._lookup(request, write=True)
+        if isinstance(channel, web.Response):
+            return channel
+        message = next((m for m in channel.messages if m["id"] == request.match_info["message_id"]), None)
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        if message["author"]["id"] != self.bot["id"]:
+            return _json({"message": "Cannot edit a message authored by another user", "code": 50005}, 403)
+        body = await request.json()
+        problems = self.validator.problems({**body, "content": body.get("content", message["content"])})
+        if not isinstance(body, dict) or problems or {"nonce", "enforce_nonce"} & set(body):
+            problems = problems or ["nonce: not allowed on an edit"]
+            self.rejected.append((body, problems))
+            return _json({"message": "Invalid Form Body", "code": 50035}, 400)
+        for key in ("content", "embeds"):
+            if key in body:
+                message[key] = body[key]
+        message["edited_timestamp"] = datetime.now(UTC).isoformat()
+        self.edited.append(Received(channel.id, body, {}, message["id"]))
         return _json(message)
 
     def _message(self, channel: Channel, content: str, author: dict[str, Any], *, when: datetime | None = None,

@@ -19,6 +19,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.alerts.control import AlertControl, AlertControlError
 from bot.digest.build import previous_local_day
 from bot.digest.days import DayRefused, check_digest_day
 from bot.digest.deliver import DigestService
@@ -41,6 +42,8 @@ class BotServices:
     digests: Callable[[discord.Client], DigestService]
     """A digest service that posts through this client (brands from the current watch list)."""
     status: Callable[[], Awaitable[list[str]]]
+    alerts: AlertControl | None = None
+    """Alert mutes, the latest alerts and the test alert (`/alerts ...`)."""
 
 
 class AdminTree(app_commands.CommandTree[discord.Client]):
@@ -216,4 +219,51 @@ def build_commands(services: BotServices) -> list[app_commands.Group | app_comma
     async def status(interaction: discord.Interaction[discord.Client]) -> None:
         await interaction.response.send_message(fit(await services.status()), ephemeral=True)
 
-    return [watch, digest, status]
+    commands: list[app_commands.Group | app_commands.Command[Any, Any, Any]] = [watch, digest, status]
+    if services.alerts is not None:
+        commands.append(alert_commands(services.alerts))
+    return commands
+
+
+def alert_commands(control: AlertControl) -> app_commands.Group:
+    """`/alerts list|mute|unmute|test`, admin-only like the rest."""
+    group = app_commands.Group(name="alerts", description="Alerts within minutes", default_permissions=ADMIN,
+                               guild_only=True)
+
+    async def answer(interaction: discord.Interaction[discord.Client], work: Callable[[], str]) -> None:
+        try:
+            text = await asyncio.to_thread(work)
+        except AlertControlError as exc:
+            text = f"Not changed: {exc}"
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @group.command(name="list", description="Alert settings, muted brands and the latest alerts")
+    async def alerts_list(interaction: discord.Interaction[discord.Client]) -> None:
+        await answer(interaction, lambda: fit(control.lines()))
+
+    @group.command(name="mute", description="Mute a brand's alerts, for a while or until unmuted")
+    @app_commands.describe(brand="The brand", duration="How long, like 2h or 1d (default: until /alerts unmute)")
+    async def alerts_mute(interaction: discord.Interaction[discord.Client], brand: str,
+                          duration: str | None = None) -> None:
+        await answer(interaction, lambda: control.mute(brand, duration, actor(interaction)))
+
+    @group.command(name="unmute", description="Let a brand's alerts through again")
+    async def alerts_unmute(interaction: discord.Interaction[discord.Client], brand: str) -> None:
+        await answer(interaction, lambda: control.unmute(brand))
+
+    @group.command(name="test", description="Post a clearly marked sample alert in the alert channel")
+    async def alerts_test(interaction: discord.Interaction[discord.Client]) -> None:
+        from bot.discord.connection import DiscordConnection
+        from bot.discord.sink import DeliveryError, DiscordSink
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        sink = DiscordSink(DiscordConnection.attached(interaction.client), retries=1)
+        try:
+            await control.send_test(sink)
+        except (AlertControlError, DeliveryError) as exc:
+            await interaction.followup.send(f"The test alert was not posted: {exc}", ephemeral=True)
+            return
+        channel = control.channel()
+        await interaction.followup.send(f"Posted a test alert in <#{channel}>.", ephemeral=True)
+
+    return group

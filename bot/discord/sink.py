@@ -95,6 +95,22 @@ class DiscordSink:
                 await self._sleep(delay)
         raise AssertionError("unreachable")
 
+    async def edit(self, channel_id: int, message_id: str, payload: dict[str, Any]) -> None:
+        """Replace the content and embeds of the bot's message `message_id` (an alert that grew); or DeliveryError."""
+        body = {k: v for k, v in payload.items() if k in ("content", "embeds", "allowed_mentions")}
+        route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
+                      message_id=message_id)
+        for attempt in range(self.retries + 1):
+            try:
+                client = await self.connection.client()
+                await client.http.request(route, json=body)
+                return
+            except Exception as exc:
+                error = describe(exc, channel_id)
+                if error.permanent or attempt == self.retries:
+                    raise error from exc
+                await self._sleep(self.backoff * 2**attempt)
+
     async def _post(self, channel_id: int, payload: dict[str, Any], files: Sequence[tuple[str, bytes]]) -> str:
         client = await self.connection.client()
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
