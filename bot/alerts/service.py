@@ -199,7 +199,8 @@ class AlertService:
                 continue
             known.add(finding.key)
             zone = self._zone(config, finding.brand)
-            if finding.kind in ("spike", "sentiment") and self._extend(session, recent, finding, zone, now, plan):
+            if finding.kind in ("spike", "sentiment") and self._extend(session, settings, recent, finding, zone, now,
+                                                                       plan):
                 continue
             decision = policy.decide(finding.kind, finding.brand, now, recent, limits,
                                      muted=finding.brand.casefold() in mutes,
@@ -216,10 +217,9 @@ class AlertService:
         self._summarise(session, config, recent, mutes, now, limits)
         return plan
 
-    def _extend(self, session: Session, recent: list[ledger.AlertState], finding: Finding, zone: ZoneInfo,
-                now: datetime, plan: _Plan) -> bool:
+    def _extend(self, session: Session, settings: AlertsConfig, recent: list[ledger.AlertState], finding: Finding,
+                zone: ZoneInfo, now: datetime, plan: _Plan) -> bool:
         """Fold `finding` into the brand's open spike or sentiment alert, if there is one; whether there was."""
-        settings = self.config.alerts
         window = settings.spike_window if finding.kind == "spike" else settings.sentiment_window
         episode = next((a for a in reversed(recent) if a.kind == finding.kind
                         and a.brand.casefold() == finding.brand.casefold()
@@ -234,7 +234,7 @@ class AlertService:
             merged = Finding(episode.key, finding.kind, finding.brand, finding.at,
                              {**finding.figures, "peak": finding.figures["count"]}, finding.posts)
             figures = {**figures, **merged.figures, "headline": headline(merged, zone), "links": links(merged)}
-            payload = render_finding(merged, zone, self.config.alerts.roles.spike)
+            payload = render_finding(merged, zone, settings.roles.spike)
             if episode.status == ledger.SENT and episode.message_id:
                 plan.edits.append((episode, payload))
         ledger.update_alert(session, episode.id, payload, figures, now)

@@ -29,6 +29,9 @@ def _os_message(exc: OSError) -> str:
     where = exc.filename
     if exc.errno == errno.ENOSPC:
         return f"cannot write {where or 'the output'}: {what}; free some space or write elsewhere"
+    if exc.errno == errno.EADDRINUSE:
+        return (f"{what}: another program (another Merkwacht?) listens on the [ops] http_host/http_port; stop it, "
+                "or choose another port (0 picks a free one)")
     if where is not None:
         hint = {
             errno.ENOENT: "check the path (its folder must exist)",

@@ -27,6 +27,7 @@ from bot.cli.status import status
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
+from bot.config.schema import SecretError
 from bot.ops.logs import setup_logging
 from bot.ops.memory import freeze_startup_objects, tune_heap
 
@@ -226,7 +227,11 @@ def check(ctx: Context, ask_servers: bool) -> None:
 def _token_state(secret: Any) -> str:
     # Whether a token is there, and where it is read from: never the token itself.
     source = escape(secret.token_source())
-    return f"set (from {source})" if secret.token() else f"[yellow]not set ({source})[/]"
+    try:
+        token = secret.token()
+    except SecretError as exc:
+        return f"[red]{escape(str(exc))}[/]"
+    return f"set (from {source})" if token else f"[yellow]not set ({source})[/]"
 
 
 def _safe_url(config: Config) -> str:

@@ -116,7 +116,13 @@ async def _reply(interaction: discord.Interaction[discord.Client], work: Awaitab
         text = change.message if change.changed else f"Nothing changed: {change.message}."
     except WatchError as exc:
         text = f"Not changed: {exc}"
-    await interaction.response.send_message(text, ephemeral=True)
+    # A reply Discord refuses (over 2,000 characters, when a member pasted something huge) would leave them with
+    # "The application did not respond".
+    await interaction.response.send_message(_bounded(text), ephemeral=True)
+
+
+def _bounded(text: str, limit: int = LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _message_kwargs(payload: dict[str, Any], files: Sequence[tuple[str, bytes]]) -> dict[str, Any]:

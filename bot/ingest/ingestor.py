@@ -100,11 +100,10 @@ class Ingestor:
         except SourceError as exc:
             result.error, result.error_kind, result.retry_after = str(exc), exc.kind, exc.retry_after
         except Exception as exc:
-            # A bug or a database failure must not kill the scheduler. It is counted, and logged as one warning per
-            # failed poll (the health and outcome reports escalate a streak); the traceback only at DEBUG, since a
-            # failure that repeats on every retry would otherwise fill the log with the same 40 lines.
-            log.warning("polling %s failed: %s", timeline.id, describe(exc),
-                        exc_info=log.isEnabledFor(logging.DEBUG))
+            # A bug or a database failure must not kill the scheduler. It is counted, and the outcome report warns
+            # once per outage with this error; the traceback is logged only at DEBUG, since a failure that repeats on
+            # every retry would otherwise fill the log with the same 40 lines each time.
+            log.debug("polling %s failed: %s", timeline.id, describe(exc), exc_info=True)
             result.error, result.error_kind = f"internal error: {exc!r}", "internal"
         await asyncio.to_thread(self._record_health, result)
         return result
@@ -245,7 +244,7 @@ class Ingestor:
                 # Something in these posts cannot be analysed or stored: find it by storing them one at a time, so
                 # the others are kept and the cursor moves on (a post that fails the same way every time must not
                 # block its timeline for good).
-                log.warning("%s: storing %d posts failed (%s); storing them one by one",
+                log.info("%s: storing %d posts failed (%s); storing them one by one",
                             timeline.id, len(posts), describe(exc))
                 self._store_one_by_one(timeline, posts, rejected, cursor, result, exc)
                 return

@@ -97,7 +97,8 @@ def parse_brand(name: str, terms: Sequence[str] = (), hashtags: Sequence[str] = 
              "exclude": list(exclude)}
         )
     except ValidationError as exc:
-        raise WatchError(f"brand {name!r}: {_messages(exc)}") from None
+        shown = name if len(name) <= 60 else name[:60] + "…"
+        raise WatchError(f"brand {shown!r}: {_messages(exc)}") from None
 
 
 Decide = Callable[[EffectiveWatchList], "tuple[list[StoredWatch], str]"]

@@ -267,3 +267,25 @@ def test_postgresql_without_its_driver_says_which_extra_to_install(
     result = run("--config", str(config_file(tmp_path, "postgresql://merkwacht@127.0.0.1/merkwacht")), "poll")
     assert result.exit_code == 1
     assert "needs the psycopg driver, which is not installed: pip install 'merkwacht[postgres]'" in brief(result)
+
+
+def test_check_names_an_unreadable_token_file_and_still_shows_the_rest(tmp_path: Path) -> None:
+    extra = '[discord]\ntoken_env = "MERKWACHT_HOSTILE_T"\n'
+    env = {"COLUMNS": "250", "MERKWACHT_HOSTILE_T": "", "MERKWACHT_HOSTILE_T_FILE": str(tmp_path / "no-such-secret")}
+    result = run("--config", str(config_file(tmp_path, extra=extra)), "check", env=env)
+    assert result.exit_code == 0, result.output
+    assert "cannot read the token file" in result.output and "no-such-secret" in result.output
+    assert "Brands" in result.output
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ('connection failed: FATAL:  password authentication failed for user "merkwacht"',
+     "PostgreSQL merkwacht@db.example:5433/m refused the login"),
+    ("connection failed: Connection refused", "cannot reach PostgreSQL merkwacht@db.example:5433/m"),
+    ('FATAL:  database "m" does not exist', "create the database first"),
+])
+def test_postgresql_failures_are_explained_with_the_host_and_what_to_do(message: str, expected: str) -> None:
+    from storage.db import explain
+
+    explained = explain(RuntimeError(message), "postgresql://merkwacht@db.example:5433/m")
+    assert expected in explained and "\n" not in explained

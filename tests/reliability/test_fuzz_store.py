@@ -325,3 +325,29 @@ def test_cleaning_keeps_an_ordinary_post_exactly_as_it_was_and_is_idempotent() -
 def test_markup_nested_too_deep_for_the_parser_still_gives_its_text(depth: int, word: str, tag: str) -> None:
     html = f"<{tag} class='x'>" * depth + f"{word} &amp; more" + f"</{tag}>" * depth
     assert html_to_text(html) == f"{word} & more"
+
+
+def test_an_internal_error_that_repeats_is_one_warning_and_its_traceback_only_at_debug(
+    sqlite_db: Database, mastodon: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    import bot.ingest.ingestor as ingestor_module
+    from bot.daemon.app import Application
+    from tests.reliability.helpers import config_for
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in storage")
+
+    mastodon.post("Acme #koffie")
+    monkeypatch.setattr(ingestor_module, "save_cursor", broken)  # not the posts' fault: nothing to skip
+    app = Application(config_for(str(sqlite_db.engine.url), [mastodon.url]), db=sqlite_db)
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            [result] = asyncio.run(app.poll_all(app.timelines()))
+            assert result.error_kind == "internal"
+    app.close()
+
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(loud) == 1 and "a bug in storage" in loud[0].getMessage(), [r.getMessage() for r in loud]
+    assert all(r.exc_info is None for r in loud), "no traceback above DEBUG"

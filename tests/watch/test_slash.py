@@ -143,3 +143,13 @@ async def test_digest_send_refuses_today_since_the_full_digest_could_then_never_
     assert result.response is not None and result.response.ephemeral
     assert "is today and not over" in result.response.content and "/digest preview" in result.response.content
     assert world.channel.last_message is None
+
+
+async def test_a_huge_pasted_value_is_refused_in_a_reply_discord_accepts(world: World) -> None:
+    result = await world.admin.slash(world.channel, "watch add hashtag", name="h" * 3000)
+    assert result.response is not None and result.response.ephemeral
+    assert result.response.content.startswith("Not changed: a hashtag of 3000 characters is longer than the 255")
+    assert len(result.response.content) <= 2000
+    removed = await world.admin.slash(world.channel, "watch remove brand", name="b" * 2500)
+    assert removed.response is not None and removed.response.content.startswith("Not changed: there is no brand")
+    assert len(removed.response.content) <= 2000
