@@ -23,6 +23,7 @@ from bot.cli.alerts import alerts
 from bot.cli.context import Context
 from bot.cli.errors import GuardedGroup
 from bot.cli.privacy import forget, normalise_account
+from bot.cli.status import status
 from bot.cli.watch import watch
 from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
@@ -430,6 +431,7 @@ def db_upgrade(ctx: Context) -> None:
 cli.add_command(watch)
 cli.add_command(alerts)
 cli.add_command(forget)
+cli.add_command(status)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -303,11 +303,21 @@ class ScheduleConfig(_Section):
     poll_interval: Duration = timedelta(minutes=5)
     poll_jitter: NonNegativeDuration = timedelta(seconds=30)
     digest_at: ClockTime = time(9, 0)
+    strategy: Literal["fixed", "adaptive"] = "fixed"
+    """`fixed`: every Mastodon timeline every poll_interval; `adaptive`: each as often as its posts arrive."""
+    max_latency: Duration = timedelta(minutes=10)
+    """Adaptive: the longest a timeline goes unpolled (its posts' worst-case delay while budgets allow)."""
+    min_interval: Duration = timedelta(seconds=30)
+    """Adaptive: the shortest interval between two polls of one timeline, however busy."""
 
     @model_validator(mode="after")
     def _sane(self) -> ScheduleConfig:
         if self.poll_interval < timedelta(seconds=10):
             raise ValueError("poll_interval: under 10s would hammer the instances; use 10s or more")
+        if self.min_interval < timedelta(seconds=10):
+            raise ValueError("min_interval: under 10s would hammer the instances; use 10s or more")
+        if self.max_latency < self.min_interval:
+            raise ValueError("max_latency: must be at least min_interval")
         return self
 
 

@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -19,6 +19,7 @@ from bot.alerts.control import AlertControl
 from bot.alerts.service import AlertService
 from bot.config import Config
 from bot.config.durations import format_duration
+from bot.daemon.grouping import AnyTagSupport, poll_group
 from bot.daemon.outcomes import PollOutcomes
 from bot.daemon.refresh_outcomes import RefreshOutcomes
 from bot.daemon.streams import build_streams, start_streams
@@ -40,6 +41,8 @@ from bot.ops.failures import FailureLog
 from bot.ops.http import OpsServer
 from bot.ops.logs import hide_secrets
 from bot.ops.metrics import Metrics
+from bot.schedule.runner import CoverageScheduler
+from bot.schedule.status import budget_lines
 from bot.sources.base import SourceError, Timeline
 from bot.sources.discord import DiscordChannelTimeline
 from bot.sources.mastodon.instance import ServerInfo, ServerRegistry, requests_fetch
@@ -68,6 +71,26 @@ def build_analyser(config: Config) -> PostAnalyser | None:
         return None
     analyser: PostAnalyser = Analyser(config.analysis, config.topics)
     return analyser
+
+
+FIRST_ROUND_GAP = 1.25
+"""Seconds between two first polls on one instance: Mastodon's 300 requests per 5 minutes, with a fifth spare."""
+
+
+def first_round_offsets(timelines: Sequence[Timeline], interval: float) -> list[tuple[Timeline, float]]:
+    """When each timeline's first poll starts, in seconds from now: per instance one every FIRST_ROUND_GAP, all
+    within one `interval`."""
+    counts: dict[str, int] = {}
+    for timeline in timelines:
+        counts[timeline.id.server] = counts.get(timeline.id.server, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for timeline in timelines:
+        server = timeline.id.server
+        index = seen.get(server, 0)
+        seen[server] = index + 1
+        out.append((timeline, min(index * FIRST_ROUND_GAP, interval * index / counts[server])))
+    return out
 
 
 class Application:
@@ -133,6 +156,15 @@ class Application:
         """The instances that have an engagement refresh job now."""
         self.streams: list[HashtagStream] = []
         """The instances' hashtag streams, while the daemon runs (`bot.daemon.streams`)."""
+        self.coverage: CoverageScheduler | None = None
+        """The adaptive scheduler of Mastodon timelines (`schedule.strategy = "adaptive"`); None on fixed intervals."""
+        self.any_tags = AnyTagSupport(self.mastodon_client, self.budget)
+        """Which instances were seen to honour `any[]` (the adaptive schedule groups quiet tags there)."""
+        if config.schedule.strategy == "adaptive":
+            self.coverage = CoverageScheduler(
+                self.poll, self._budgets.get, config.schedule, metrics=self.metrics, clock=clock,
+                poll_group=self.poll_group, groups_ok=self.any_tags.honoured,
+            )
 
     def mastodon_client(self, url: str) -> Any:
         """One client per instance, shared by all its hashtags (its connection pool and cached instance info)."""
@@ -186,7 +218,11 @@ class Application:
             return
         for stream in self.streams:
             await stream.follow()  # a stream whose hashtags changed reconnects with the new ones
-        wanted = {t.id: t for t in self._timelines(self._use(changed))}
+        timelines = self._timelines(self._use(changed))
+        if self.coverage is not None:
+            self.coverage.sync([t for t in timelines if self._adaptive(t)])
+            timelines = [t for t in timelines if not self._adaptive(t)]
+        wanted = {t.id: t for t in timelines}
         for timeline_id in [i for i in self._polled if i not in wanted]:
             del self._polled[timeline_id]
             if scheduler.get_job(timeline_id.key) is not None:
@@ -217,6 +253,23 @@ class Application:
         self.outcomes.report(timeline, result, time.monotonic() - started, self._budgets.get(timeline.id.server))
         return result
 
+    async def poll_group(self, unit: Sequence[Timeline]) -> list[PollResult]:
+        """Poll quiet timelines of one instance in one `any[]` request, each reported as its own poll."""
+        self._track(asyncio.current_task())
+        origin = unit[0].id.server
+        return await poll_group(self.ingestor, self.outcomes, self.mastodon_client(origin), self.budget(origin), unit,
+                                self.config.mastodon.backfill)
+
+    async def probe_any(self) -> None:
+        """Find out which watched instances honour `any[]` (each probed until decided, every half hour at most)."""
+        by_origin: dict[str, list[str]] = {}
+        for timeline in self.timelines():
+            if timeline.id.source is SourceKind.MASTODON:
+                by_origin.setdefault(timeline.id.server, []).append(timeline.id.feed)
+        for origin, tags in by_origin.items():
+            info = self.servers.get(origin)
+            await self.any_tags.probe(origin, tags, info.software if info is not None else "unknown")
+
     def _first_runs(self) -> dict[str, datetime]:
         # A source that was backing off when the daemon stopped stays left alone after a restart, so a crash loop
         # cannot hammer an instance that is down.
@@ -234,8 +287,19 @@ class Application:
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
         """Add one poll job per timeline: every `poll_interval` with jitter, never overlapping itself."""
         postponed = self._first_runs()
-        for timeline in self.timelines():
-            self._add_poll_job(scheduler, timeline, postponed)
+        timelines = self.timelines()
+        if self.coverage is not None:
+            # Mastodon timelines follow the adaptive plan; Discord channels keep their interval jobs.
+            adaptive = [t for t in timelines if self._adaptive(t)]
+            self.coverage.sync(adaptive)
+            for timeline in adaptive:
+                if timeline.id.key in postponed:
+                    self.coverage.postpone(timeline, postponed[timeline.id.key].timestamp())
+            timelines = [t for t in timelines if not self._adaptive(t)]
+        # Spread from the start: 200 first polls fired in the same second were a thundering herd. Each instance's
+        # timelines start one per FIRST_ROUND_GAP (its budget's pace), within one interval.
+        for timeline, offset in first_round_offsets(timelines, self.config.schedule.poll_interval.total_seconds()):
+            self._add_poll_job(scheduler, timeline, postponed, offset=offset)
         self._schedule_refreshes(scheduler, self.effective_config())
         scheduler.add_job(self.describe_servers, IntervalTrigger(hours=24), id="servers",
                           name="what each instance runs", next_run_time=datetime.now(UTC), replace_existing=True)
@@ -360,10 +424,15 @@ class Application:
                  purged.removed.posts, format_duration(retention), purged.counted)
         return purged.removed.posts
 
-    def _add_poll_job(self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime]) -> None:
+    def _adaptive(self, timeline: Timeline) -> bool:
+        return self.coverage is not None and timeline.id.source is SourceKind.MASTODON
+
+    def _add_poll_job(
+        self, scheduler: AsyncIOScheduler, timeline: Timeline, postponed: dict[str, datetime], offset: float = 0.0
+    ) -> None:
         interval = self.config.schedule.poll_interval.total_seconds()
         jitter = int(self.config.schedule.poll_jitter.total_seconds())
-        now = datetime.now(UTC)
+        now = datetime.now(UTC) + timedelta(seconds=offset)
         self._polled[timeline.id] = timeline
         scheduler.add_job(
             self.poll,
@@ -416,6 +485,10 @@ class Application:
             self.config.mastodon.instances, lambda url: [t for u, t in self.watches.cached().timelines if u == url],
             StreamStore(self.db, self.pipeline, self.alerts.after_store), lambda: self.scheduler)
         streams = start_streams(self.streams)
+        coverage = asyncio.create_task(self.coverage.run(stop)) if self.coverage is not None else None
+        if self.coverage is not None:
+            scheduler.add_job(self.probe_any, IntervalTrigger(minutes=5), id="probe-any", name="probe any[] support",
+                              next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, replace_existing=True)
         try:
             await stop.wait()
         finally:
@@ -430,6 +503,10 @@ class Application:
                 gateway.cancel()
                 await asyncio.gather(gateway, return_exceptions=True)
             await self._drain()
+            if coverage is not None:
+                # It starts nothing once `stop` is set; its polls were drained with the rest just now.
+                coverage.cancel()
+                await asyncio.gather(coverage, return_exceptions=True)
             scheduler.shutdown(wait=False)
             if self.ops_server is not None:
                 await self.ops_server.stop()
@@ -446,9 +523,10 @@ class Application:
 
         async def status() -> list[str]:
             servers, problems = self.servers.all(), self.refresh_outcomes.lines()
-            return await asyncio.to_thread(
+            lines = await asyncio.to_thread(
                 lambda: status_lines(self.db, self.watchlist(), servers=servers, problems=problems)
             )
+            return lines + budget_lines(self._budgets, self.coverage, self.any_tags.honoured, self._clock())
 
         alerts = AlertControl(self.db, self.effective_config)
         return BotServices(WatchService(self.db, self.config), digests, status, alerts)

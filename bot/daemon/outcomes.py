@@ -58,6 +58,9 @@ class PollOutcomes:
             m.last_success.labels(src, origin, scope).set(time.time())
         if budget is not None:
             m.rate_limit_remaining.labels(origin).set(budget.remaining)
+            m.paging_used.labels(origin).set(budget.paging_used())
+            m.requests_sent.labels(origin, "api").set(budget.used_total)
+            m.requests_sent.labels(origin, "paging").set(budget.paging.used_total)
 
     def _report_success(self, timeline: Timeline, result: PollResult) -> None:
         key = timeline.id.key

@@ -60,6 +60,8 @@ class PollResult:
     """Seconds the timeline had been failing, when this poll ended an outage."""
     backoff_until: datetime | None = None
     """When a failed poll's timeline may be polled again (stored with its health in one transaction)."""
+    oldest_read: datetime | None = None
+    """When the oldest post this poll stored (or found stored already) was written: with `new`, a rate."""
 
     @property
     def ok(self) -> bool:
@@ -112,8 +114,10 @@ class Ingestor:
         cursor = await asyncio.to_thread(self._load, timeline)
         cutoff = datetime.now(UTC) - backfill
         batch = _Batch()
+        read_head = False
         try:
             if cursor.newest_id is None:
+                read_head = True
                 page = await timeline.older(None)
                 result.pages += 1
                 done = _reaches(page, cutoff)
@@ -125,24 +129,75 @@ class Ingestor:
                 done = _reaches(page, cutoff)
                 cursor = Cursor(cursor.newest_id, page.oldest_id or cursor.backfill_before, done)
                 await self._add(timeline, batch, page, cutoff, cursor, result, progress)
-            while cursor.newest_id is not None and result.pages < self.max_pages:
-                page = await timeline.newer(cursor.newest_id)
-                result.pages += 1
-                if page.raw_count == 0:
-                    break
-                advanced = page.newest_id is not None and page.newest_id != cursor.newest_id
-                cursor = Cursor(page.newest_id if advanced else cursor.newest_id, cursor.backfill_before,
-                                cursor.backfill_done)
-                await self._add(timeline, batch, page, None, cursor, result, progress)
-                if not advanced:
-                    # A page that does not move the cursor (its items had no usable id) would be read again at
-                    # once, up to max_pages times: stop here; the next poll asks again.
-                    break
+            if getattr(timeline, "head_first", False):
+                # The newest page was just read if this was the timeline's first poll; the next poll goes on.
+                if cursor.newest_id is not None and not read_head and result.pages < self.max_pages:
+                    await self._head_first(timeline, batch, cursor, result, progress)
+            else:
+                while cursor.newest_id is not None and result.pages < self.max_pages:
+                    page = await timeline.newer(cursor.newest_id)
+                    result.pages += 1
+                    if page.raw_count == 0:
+                        break
+                    advanced = page.newest_id is not None and page.newest_id != cursor.newest_id
+                    cursor = Cursor(page.newest_id if advanced else cursor.newest_id, cursor.backfill_before,
+                                    cursor.backfill_done)
+                    await self._add(timeline, batch, page, None, cursor, result, progress)
+                    if not advanced:
+                        # A page that does not move the cursor (its items had no usable id) would be read again at
+                        # once, up to max_pages times: stop here; the next poll asks again.
+                        break
         except SourceError:
             # The pages read before the failure are good: keep them (and their cursor) before reporting it.
             await self._store(timeline, batch, result, progress)
             raise
         await self._store(timeline, batch, result, progress)
+
+    async def _head_first(
+        self, timeline: Timeline, batch: _Batch, cursor: Cursor, result: PollResult, progress: Progress | None
+    ) -> None:
+        """Catch up by reading the newest page first (no paging parameters), paging on only if it does not reach
+        back to the cursor.
+
+        Each cursor handed to the batch covers every post up to it: the posts after the old cursor that are in the
+        newest page, or the forward (`min_id`) pages from the old cursor until one of them meets the newest page,
+        followed by the newest page itself. A poll cut short stores only what its cursor covers.
+        """
+        assert cursor.newest_id is not None
+        head = await timeline.older(None)
+        result.pages += 1
+        if cursor.newest_id in head.ids:
+            newer = set(head.ids[: head.ids.index(cursor.newest_id)])
+            if newer:
+                ahead = Cursor(head.newest_id, cursor.backfill_before, cursor.backfill_done)
+                await self._add(timeline, batch, _only(head, newer), None, ahead, result, progress)
+            return
+        if head.raw_count == 0:
+            return
+        if head.ends:
+            # The whole timeline fits in the page and the cursor's post is gone (deleted): everything is here.
+            ahead = Cursor(head.newest_id, cursor.backfill_before, cursor.backfill_done)
+            await self._add(timeline, batch, head, None, ahead, result, progress)
+            return
+        # More new posts than a page: page forward from the cursor (paging requests) until a page meets the head.
+        in_head = set(head.ids)
+        while result.pages < self.max_pages:
+            page = await timeline.newer(cursor.newest_id or "")
+            result.pages += 1
+            if page.raw_count == 0:
+                # Nothing after the cursor after all (the head's posts were deleted meanwhile): nothing to move.
+                return
+            if page.newest_id is None or page.newest_id == cursor.newest_id:
+                # Its items had no usable id: the cursor cannot move, so the next poll asks again.
+                await self._add(timeline, batch, page, None, cursor, result, progress)
+                return
+            cursor = Cursor(page.newest_id, cursor.backfill_before, cursor.backfill_done)
+            await self._add(timeline, batch, page, None, cursor, result, progress)
+            if in_head.intersection(page.ids):
+                rest = set(head.ids) - set(page.ids)
+                ahead = Cursor(head.newest_id, cursor.backfill_before, cursor.backfill_done)
+                await self._add(timeline, batch, _only(head, rest), None, ahead, result, progress)
+                return
 
     async def _add(
         self,
@@ -171,6 +226,10 @@ class Ingestor:
         posts, cursor = batch.posts, batch.cursor
         rejected = [skip_record(timeline, s.remote_id, s.uri, s.reason) for s in batch.rejected]
         batch.clear()
+
+        if posts:
+            oldest = min(p.created_at for p in posts)
+            result.oldest_read = oldest if result.oldest_read is None else min(result.oldest_read, oldest)
 
         def work() -> None:
             try:
@@ -204,6 +263,10 @@ class Ingestor:
             raise
         if progress is not None:
             progress(result.new + result.duplicate, result.pages)
+
+    def record_health(self, result: PollResult) -> None:
+        """Store a poll's outcome in its timeline's health (and a failure's backoff); blocking."""
+        self._record_health(result)
 
     def _store_one_by_one(
         self,
@@ -289,6 +352,20 @@ def skip_record(timeline: Timeline, remote_id: str, uri: str, reason: str) -> Sk
         remote_id=clean_line(remote_id, MAX_ID),
         uri=clean_line(uri, MAX_URI_BYTES),
         reason=clean_text(reason, 1000),
+    )
+
+
+def _only(page: Page, ids: set[str]) -> Page:
+    """The part of `page` whose items have one of `ids`."""
+    keep = [i for i, item in enumerate(page.post_ids) if item in ids]
+    return Page(
+        posts=[page.posts[i] for i in keep],
+        newest_id=page.newest_id,
+        oldest_id=page.oldest_id,
+        raw_count=len(keep),
+        ids=tuple(i for i in page.ids if i in ids),
+        post_ids=tuple(page.post_ids[i] for i in keep),
+        rejected=[r for r in page.rejected if r.remote_id in ids],
     )
 
 

@@ -51,6 +51,26 @@ class Metrics:
             "merkwacht_rate_limit_remaining", "Requests left in the instance's current rate-limit window.",
             ["origin"], registry=r,
         )
+        self.poll_lag = Gauge(
+            "merkwacht_poll_lag_seconds", "How late a timeline's latest poll started, after it was due (adaptive "
+            "schedule).", ["origin", "scope"], registry=r,
+        )
+        self.polls_queued = Gauge(
+            "merkwacht_polls_queued", "Polls due but not started yet (budget spent or all slots busy), per instance.",
+            ["origin"], registry=r,
+        )
+        self.paging_used = Gauge(
+            "merkwacht_paging_requests_used", "Paging requests (min_id, max_id, since_id) sent to the instance in "
+            "the last 15 minutes, of Mastodon's 300.", ["origin"], registry=r,
+        )
+        self.requests_sent = Gauge(
+            "merkwacht_requests_sent", "Requests sent to the instance since start, all kinds (`api`) and the paging "
+            "ones among them (`paging`).", ["origin", "kind"], registry=r,
+        )
+        self.tags_grouped = Gauge(
+            "merkwacht_tags_grouped", "Hashtags of the instance read five to a request through any[] (adaptive "
+            "schedule).", ["origin"], registry=r,
+        )
         self.digests_sent = Counter(
             "merkwacht_digests_sent", "Daily digests Discord confirmed, by channel.", ["channel"], registry=r,
         )

@@ -50,6 +50,12 @@ class Page:
     """When the oldest item in the page was written, to stop a backfill."""
     raw_count: int = 0
     """Items the server returned, before any was dropped (0 means the end was reached)."""
+    ids: tuple[str, ...] = ()
+    """The ids of every item returned, in the server's order (compared for equality only, never for order)."""
+    post_ids: tuple[str, ...] = ()
+    """The id of the item each of `posts` came from (a boost's own id, not its original's), in the same order."""
+    ends: bool = False
+    """The server returned fewer items than asked: nothing lies beyond this page in the direction read."""
     rejected: list[Rejected] = field(default_factory=list)
     """Items that could not be made into a storable post, with the reason (the ingest loop records them)."""
 

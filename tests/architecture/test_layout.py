@@ -18,7 +18,7 @@ LAYERS: list[list[str]] = [
     ["bot.demo"],
     ["bot.daemon"],
     ["bot.discord.gateway", "bot.discord.commands"],
-    ["bot.alerts", "bot.watch", "bot.digest"],
+    ["bot.alerts", "bot.watch", "bot.digest", "bot.schedule"],
     ["bot.ingest"],
     ["bot.analysis", "bot.sources"],
     ["bot.discord.connection", "bot.discord.sink", "bot.discord.access"],

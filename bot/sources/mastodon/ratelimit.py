@@ -1,9 +1,14 @@
-"""A per-instance request budget, shared by every hashtag polled on that instance.
+"""Per-instance request budgets, shared by every hashtag polled on that instance: the API limit and the paging limit.
 
-Mastodon allows 300 requests per 5 minutes per account and per IP, whatever the endpoint. With 50 watched tags on one
-instance, each poll of each tag spends from the same allowance, so the budget lives with the instance's client, not
-with a timeline. It starts from Mastodon's documented default, counts what we send, and corrects itself from each
-answer's `X-RateLimit-Limit/-Remaining/-Reset` (Reset as an ISO timestamp on Mastodon, epoch seconds elsewhere).
+Mastodon (config/initializers/rack_attack.rb) allows 300 requests per 5 minutes per account and per IP, whatever the
+endpoint. With 50 watched tags on one instance, each poll of each tag spends from the same allowance, so the budget
+lives with the instance's client, not with a timeline. It starts from Mastodon's documented default, counts what we
+send, and corrects itself from each answer's `X-RateLimit-Limit/-Remaining/-Reset` (Reset as an ISO timestamp on
+Mastodon, epoch seconds elsewhere).
+
+Mastodon also allows only 300 *paging* requests (any request with `min_id`, `max_id`, `since_id` or `page`) per 15
+minutes per account or IP. Ordinary answers' headers speak of the general limit only, so this second budget is kept
+by counting what we send in a sliding 15-minute window (`PagingBudget`); it shows itself from the server only as a 429.
 
 A request that would overspend is not sent and not waited for: `take()` says how long until the window resets, and
 the caller defers that timeline's poll, so other instances (other budgets) carry on untouched.
@@ -13,10 +18,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_LIMIT = 300
 """Mastodon's default: requests per window."""
@@ -24,6 +31,12 @@ DEFAULT_WINDOW = 300.0
 """Mastodon's default window, in seconds."""
 RESET_MARGIN = 1.0
 """Seconds added to a reset time: epoch resets are truncated to the second, and clocks differ a little."""
+PAGING_LIMIT = 300
+"""Mastodon's default: paging requests (min_id, max_id, since_id, page) per paging window."""
+PAGING_WINDOW = 900.0
+"""Mastodon's paging window, in seconds (15 minutes)."""
+PAGING_PARAMS = frozenset({"min_id", "max_id", "since_id", "page"})
+"""Query parameters that make a request count against Mastodon's paging limit."""
 PROBE_WAIT = 10.0
 """The longest other requests wait (in their worker threads) while the first one learns the instance's limits."""
 UNCONFIRMED_WAIT = 10.0
@@ -66,8 +79,64 @@ def parse_retry_after(value: str, now: float) -> float | None:
         return None
 
 
+def is_paging(params: Mapping[str, object] | Iterable[str]) -> bool:
+    """Whether a request with these query parameters counts against Mastodon's paging limit."""
+    return any(key in PAGING_PARAMS for key in params)
+
+
+class PagingBudget:
+    """Paging requests sent to one instance in the last `window` seconds, counted (no header reports them)."""
+
+    def __init__(
+        self,
+        limit: int = PAGING_LIMIT,
+        window: float = PAGING_WINDOW,
+        *,
+        reserve: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.reserve = reserve
+        """Paging requests left unspent: another process on the same IP, or a request we did not see."""
+        self._clock = clock
+        self._sent: deque[float] = deque()
+        self._blocked_until = 0.0
+        self.used_total = 0
+        """Paging requests sent since start (for status and metrics)."""
+
+    def _expire(self, now: float) -> None:
+        while self._sent and self._sent[0] + self.window <= now:
+            self._sent.popleft()
+
+    def wait(self, now: float | None = None) -> float:
+        """Seconds until one more paging request may go (0.0 now); the caller holds the instance budget's lock."""
+        now = self._clock() if now is None else now
+        self._expire(now)
+        blocked = max(self._blocked_until - now, 0.0)
+        if len(self._sent) < self.limit - self.reserve:
+            return blocked
+        # The oldest requests leave the window one by one: wait for enough of them to make room for one more.
+        leaving = self._sent[len(self._sent) - (self.limit - self.reserve)]
+        return max(leaving + self.window - now + RESET_MARGIN, blocked, 1.0)
+
+    def spend(self, now: float | None = None) -> None:
+        """Count one paging request sent now."""
+        self._sent.append(self._clock() if now is None else now)
+        self.used_total += 1
+
+    def used(self, now: float | None = None) -> int:
+        """Paging requests in the current window."""
+        self._expire(self._clock() if now is None else now)
+        return len(self._sent)
+
+    def refused(self, until: float) -> None:
+        """The server refused a paging request (429): send none before `until`."""
+        self._blocked_until = max(self._blocked_until, until)
+
+
 class RequestBudget:
-    """How many requests one instance still allows before its rate-limit window resets; thread-safe."""
+    """How many requests one instance still allows before its rate-limit windows reset (API and paging); thread-safe."""
 
     def __init__(
         self,
@@ -76,11 +145,16 @@ class RequestBudget:
         *,
         reserve: int = 5,
         clock: Callable[[], float] = time.time,
+        paging: PagingBudget | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
         self.reserve = reserve
         """Requests left unspent for what the budget does not see first (Mastodon.py's instance look-up, a retry)."""
+        self.paging = paging or PagingBudget(clock=clock)
+        """The instance's 15-minute paging budget, counted."""
+        self.used_total = 0
+        """Requests sent since start (for status and metrics)."""
         self._clock = clock
         self._lock = threading.Condition()
         self._remaining = limit
@@ -114,8 +188,9 @@ class RequestBudget:
             wait = min(wait, UNCONFIRMED_WAIT)
         return wait
 
-    def take(self) -> float:
-        """Spend one request: 0.0 if it may go now, else the seconds until the budget refills (nothing spent)."""
+    def take(self, *, paging: bool = False) -> float:
+        """Spend one request (a paging one from both budgets): 0.0 if it may go now, else seconds to wait (nothing
+        spent)."""
         with self._lock:
             now = self._clock()
             self._roll(now)
@@ -129,23 +204,42 @@ class RequestBudget:
                 self._roll(now)
             if self._remaining <= self.reserve:
                 self.deferred += 1
+                self.finished_locked()
                 return self._until_reset(now)
+            if paging:
+                wait = self.paging.wait(now)
+                if wait:
+                    self.deferred += 1
+                    self.finished_locked()
+                    return wait
+                self.paging.spend(now)
             self._remaining -= 1
+            self.used_total += 1
             return 0.0
 
     def finished(self) -> None:
         """A request ended, answered or not; a probe that got no answer (a reset, a timeout) lets the next one try."""
         with self._lock:
-            self._probing = False
-            self._known = self._known or self._answered
-            self._lock.notify_all()
+            self.finished_locked()
 
-    def wait(self) -> float:
-        """Seconds until a request may go again (0.0 when one may go now), without spending anything."""
+    def finished_locked(self) -> None:
+        """`finished`, for a caller that holds the lock (a refused `take` sends nothing, so its probe is over)."""
+        self._probing = False
+        self._known = self._known or self._answered
+        self._lock.notify_all()
+
+    def wait(self, *, paging: bool = False) -> float:
+        """Seconds until a request (a paging one) may go again (0.0 when it may go now), without spending anything."""
         with self._lock:
             now = self._clock()
             self._roll(now)
-            return 0.0 if self._remaining > self.reserve else self._until_reset(now)
+            general = 0.0 if self._remaining > self.reserve else self._until_reset(now)
+            return max(general, self.paging.wait(now)) if paging else general
+
+    def paging_used(self) -> int:
+        """Paging requests in the current 15-minute window."""
+        with self._lock:
+            return self.paging.used(self._clock())
 
     @property
     def remaining(self) -> int:
@@ -153,8 +247,12 @@ class RequestBudget:
         with self._lock:
             return self._remaining
 
-    def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Correct the budget from one answer's rate-limit headers (and a 429's Retry-After)."""
+    def observe(self, status: int, headers: Mapping[str, str], *, paging: bool = False) -> None:
+        """Correct the budget from one answer's rate-limit headers (and a 429's Retry-After).
+
+        A 429 to a paging request while the API budget still had room is the paging limit's: it holds back paging
+        requests only (Mastodon's two throttles both say 300, so the headers cannot tell them apart).
+        """
         now = self._clock()
         limit = _int(headers.get("X-RateLimit-Limit"))
         remaining = _int(headers.get("X-RateLimit-Remaining"))
@@ -186,10 +284,18 @@ class RequestBudget:
                 self._remaining = min(self._remaining, remaining)
             if status == 429:
                 self.throttled += 1
-                self._remaining = 0
                 until = now + retry_after if retry_after is not None else None
                 if reset is not None and reset > now:
                     until = max(until or 0.0, reset)
+                if paging and self._remaining > self.reserve:
+                    if until is None:
+                        # A reset already past (a short window, a slow answer) means "again soon"; only a 429 that
+                        # says nothing at all is taken as the whole paging window.
+                        told = retry_after is not None or reset is not None
+                        until = now + (RESET_MARGIN if told else self.paging.window)
+                    self.paging.refused(until)
+                    return
+                self._remaining = 0
                 if until is None:
                     # A bare 429: the server did not say when, so assume a whole window rather than guess short.
                     until = now + self.window
@@ -204,7 +310,10 @@ class RequestBudget:
             hooks.setdefault("response", []).append(self._hook)
 
     def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        self.observe(int(response.status_code), response.headers)
+        request = getattr(response, "request", None)
+        url = str(getattr(request, "url", "") or "")
+        paging = is_paging(key.split("[")[0] for key, _ in parse_qsl(urlsplit(url).query))
+        self.observe(int(response.status_code), response.headers, paging=paging)
 
 
 def _int(value: str | None) -> int | None:

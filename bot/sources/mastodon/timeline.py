@@ -21,7 +21,7 @@ from mastodon.errors import (
 from bot.model import SourceKind, TimelineId
 from bot.sources.base import Page, Rejected, SourceError
 from bot.sources.clean import MAX_ID, clean_line
-from bot.sources.mastodon.ratelimit import RequestBudget
+from bot.sources.mastodon.ratelimit import RequestBudget, is_paging
 from bot.sources.mastodon.status import status_to_post
 from bot.sources.threads import run_detached
 
@@ -118,6 +118,9 @@ class MastodonHashtagTimeline:
         """The posts right before `before_id` (`max_id`), or the newest ones."""
         return await run_detached(self._fetch, {"max_id": before_id} if before_id else {})
 
+    head_first = True
+    """The ingest loop may read the newest page (no paging parameters, so outside Mastodon's paging limit) first."""
+
     def _fetch(self, params: Mapping[str, str]) -> Page:
         self.requests += 1
         statuses = budgeted_call(
@@ -126,23 +129,33 @@ class MastodonHashtagTimeline:
             lambda: self._client.timeline_hashtag(self.id.feed, limit=PAGE_SIZE, **params),
             # GoToSocial answers 404 for a tag nobody used yet: that is an empty timeline, not a failure.
             empty_on_404=True,
+            paging=is_paging(params),
         )
         try:
-            return page_from_statuses(statuses, self.id.server)
+            return page_from_statuses(statuses, self.id.server, limit=PAGE_SIZE)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceError("malformed", f"the timeline answer has an unexpected shape: {exc!r}") from exc
 
 
 def budgeted_call(
-    budget: RequestBudget | None, origin: str, call: Callable[[], Any], *, empty_on_404: bool = False
+    budget: RequestBudget | None,
+    origin: str,
+    call: Callable[[], Any],
+    *,
+    empty_on_404: bool = False,
+    paging: bool = False,
 ) -> list[Any]:
-    """One blocking Mastodon.py call that answers a list, spent from the instance's budget, errors as SourceError."""
+    """One blocking Mastodon.py call that answers a list, spent from the instance's budget(s), errors as SourceError.
+
+    A `paging` call (min_id, max_id, since_id) spends from the 15-minute paging budget too.
+    """
     if budget is not None:
-        wait = budget.take()
+        wait = budget.take(paging=paging)
         if wait:
             # Not sent at all: the instance's allowance is spent until its window resets. Other instances have their
             # own budgets, so only this instance's work waits.
-            raise SourceError("deferred", f"request budget of {origin} spent", retry_after=wait)
+            which = "paging budget" if paging and budget.wait() == 0.0 else "request budget"
+            raise SourceError("deferred", f"{which} of {origin} spent", retry_after=wait)
     try:
         answer = call()
     except MastodonNotFoundError as exc:
@@ -153,7 +166,7 @@ def budgeted_call(
         error = _classify(exc)
         if error.kind == "rate_limited" and budget is not None:
             # The budget saw the 429's headers (Retry-After, X-RateLimit-Reset) through the response hook.
-            error.retry_after = budget.wait() or None
+            error.retry_after = budget.wait(paging=paging) or None
         raise error from exc
     finally:
         if budget is not None:
@@ -163,13 +176,19 @@ def budgeted_call(
     return answer
 
 
-def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str) -> Page:
-    """Normalise a timeline answer; statuses that cannot be read are logged and left out, never fatal."""
-    posts = []
+def page_from_statuses(
+    statuses: Sequence[Mapping[str, Any]], instance_url: str, *, limit: int | None = None
+) -> Page:
+    """Normalise a timeline answer; statuses that cannot be read are logged and left out, never fatal.
+
+    With the `limit` asked for, a shorter answer marks the page as the end of the timeline in that direction.
+    """
+    posts, post_ids = [], []
     rejected = []
     for status in statuses:
         try:
             posts.append(status_to_post(status, instance_url))
+            post_ids.append(_item_id(status))
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             status_id = status.get("id") if isinstance(status, Mapping) else None
             log.warning("skipping an unreadable status %r from %s: %s", status_id, instance_url, exc)
@@ -182,8 +201,17 @@ def page_from_statuses(statuses: Sequence[Mapping[str, Any]], instance_url: str)
         oldest_id=cursor_id(reversed(statuses)),
         oldest_created_at=oldest,
         raw_count=len(statuses),
+        ids=tuple(_item_id(status) for status in statuses),
+        post_ids=tuple(post_ids),
+        ends=limit is not None and len(statuses) < limit,
         rejected=rejected,
     )
+
+
+def _item_id(status: Any) -> str:
+    # Compared for equality only; a status without an id matches nothing (and is never a cursor).
+    value = status.get("id") if isinstance(status, Mapping) else None
+    return "" if value is None else str(value)
 
 
 def cursor_id(statuses: Iterable[Any]) -> str | None:
