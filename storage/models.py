@@ -378,3 +378,20 @@ class AlertMuteRow(Base):
     until: Mapped[datetime | None]
     muted_by: Mapped[str] = mapped_column(String(255))
     muted_at: Mapped[datetime]
+
+
+class BudgetSpendRow(Base):
+    """One request sent to a Mastodon instance by any `merkwacht worker`: the instance budgets shared by all workers.
+
+    Workers count what was sent in the last 5 (API) and 15 (paging) minutes from these rows, under a per-instance
+    lock, so all of them together stay within each instance's limits (`storage.budgets`).
+    """
+
+    __tablename__ = "budget_spends"
+    __table_args__ = (Index("ix_budget_spends_origin_sent_at", "origin", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255))
+    sent_at: Mapped[float] = mapped_column(Float)
+    """Epoch seconds (the budgets' clock)."""
+    paging: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -25,6 +25,7 @@ from bot.cli.errors import GuardedGroup
 from bot.cli.privacy import forget, normalise_account
 from bot.cli.status import status
 from bot.cli.watch import watch
+from bot.cli.worker import worker
 from bot.config import DEFAULT_CONFIG_PATH, Config
 from bot.config.durations import format_duration
 from bot.config.schema import SecretError
@@ -432,6 +433,7 @@ cli.add_command(watch)
 cli.add_command(alerts)
 cli.add_command(forget)
 cli.add_command(status)
+cli.add_command(worker)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

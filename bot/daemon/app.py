@@ -105,8 +105,11 @@ class Application:
         analyser: PostAnalyser | None = None,
         watch_refresh: float = 5.0,
         clock: Callable[[], float] = time.time,
+        budget_factory: Callable[[str], RequestBudget] | None = None,
     ) -> None:
         self.config = config
+        self._budget_factory = budget_factory
+        """Makes an instance's request budget (`merkwacht worker` passes one shared through the database)."""
         self._clock = clock
         """Wall-clock time for the request budgets (tests pass one they can move forward)."""
         self.db = db or Database(config.storage.url)
@@ -181,7 +184,8 @@ class Application:
     def budget(self, url: str) -> RequestBudget:
         """The request budget of one instance, shared by all its hashtags."""
         if url not in self._budgets:
-            self._budgets[url] = RequestBudget(clock=self._clock)
+            factory = self._budget_factory
+            self._budgets[url] = factory(url) if factory else RequestBudget(clock=self._clock)
         return self._budgets[url]
 
     def timelines(self) -> list[Timeline]:

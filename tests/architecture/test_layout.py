@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS: list[list[str]] = [
     ["bot.cli"],
     ["bot.demo"],
-    ["bot.daemon"],
+    ["bot.daemon", "bot.worker"],
     ["bot.discord.gateway", "bot.discord.commands"],
     ["bot.alerts", "bot.watch", "bot.digest", "bot.schedule"],
     ["bot.ingest"],
