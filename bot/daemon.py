@@ -49,7 +49,8 @@ def build_analyser(config: Config) -> PostAnalyser | None:
         from bot.analysis import Analyser
     except ImportError:
         return None
-    analyser: PostAnalyser = Analyser(config.analysis, config.topics)
+    watched = [*config.mastodon.hashtags, *(t for inst in config.mastodon.instances for t in inst.hashtags)]
+    analyser: PostAnalyser = Analyser(config.analysis, config.topics, brands=config.brands, watched=watched)
     return analyser
 
 

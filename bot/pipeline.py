@@ -42,9 +42,13 @@ class Pipeline:
             if self.respect_opt_outs and post.author.opted_out:
                 skipped += 1
                 continue
-            matches = self.matcher.match(post)
-            analysis = None
-            if self.analyser is not None:
-                analysis = self.analyser.analyse(post, tuple(dict.fromkeys(m.brand for m in matches)))
-            out.append(AnalysedPost(post, matches, analysis))
-        return Processed(out, skipped)
+            out.append(AnalysedPost(post, self.matcher.match(post)))
+        if self.analyser is None or not out:
+            return Processed(out, skipped)
+        items = [(item.post, tuple(dict.fromkeys(m.brand for m in item.matches))) for item in out]
+        # An analyser that can take a page at once (a configured transformers model classifies in batches) does.
+        many = getattr(self.analyser, "analyse_many", None)
+        analyses = many(items) if many is not None else [self.analyser.analyse(p, b) for p, b in items]
+        return Processed(
+            [AnalysedPost(item.post, item.matches, a) for item, a in zip(out, analyses, strict=True)], skipped
+        )

@@ -54,8 +54,13 @@ def iter_export_rows(session: Session, since: datetime | None = None) -> Iterato
                 "tags": sorted(tags.get(post.id, [])),
                 "brands": sorted(brands.get(post.id, [])),
                 "engagement": {"replies": post.replies, "boosts": post.boosts, "favourites": post.favourites},
-                "sentiment": {"label": post.sentiment, "score": post.sentiment_score},
+                "sentiment": {
+                    "label": post.sentiment,
+                    "score": post.sentiment_score,
+                    "confidence": post.sentiment_confidence,
+                },
                 "cx": post.cx,
+                "cx_confidence": post.cx_confidence,
                 "topics": post.topics or [],
             }
         session.expunge_all()
