@@ -42,7 +42,9 @@ CSV_COLUMNS = (
     "favourites",
     "sentiment",
     "sentiment_score",
+    "sentiment_confidence",
     "cx",
+    "cx_confidence",
     "topics",
 )
 
@@ -316,6 +318,7 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
     flat["topics"] = "; ".join(row["topics"])
     flat["sentiment"] = row["sentiment"]["label"]
     flat["sentiment_score"] = row["sentiment"]["score"]
+    flat["sentiment_confidence"] = row["sentiment"]["confidence"]
     return flat
 
 

@@ -20,7 +20,7 @@ from bot.analysis.linear import LinearModel
 from bot.analysis.text import clean, tokenise
 from bot.analysis.topics import TopicMatcher
 from bot.config import AnalysisConfig, BrandConfig, TopicConfig
-from bot.model import Analysis, CxType, Post, SentimentLabel
+from bot.model import Analysis, Post
 
 if TYPE_CHECKING:
     from bot.analysis.external import ExternalClassifier
@@ -130,30 +130,15 @@ class Analyser:
             names = names.union(*(_name_keys(b) for b in brands))
         kept = features.selected(tokens, self._tags, names)
         idx, val = features.extract(kept, language, self._lexicon(language), "http" in text or "www." in text)
-        model = self._model
-        p_sent, p_cx = model.predict(idx, val)
-        s = int(p_sent.argmax())
-        sentiment: SentimentLabel = model.sentiment_labels[s]  # type: ignore[assignment]
-        score = float(
-            p_sent[model.sentiment_labels.index("positive")] - p_sent[model.sentiment_labels.index("negative")]
-        )
-        c_complaint = model.cx_labels.index("complaint")
-        negative = float(p_sent[model.sentiment_labels.index("negative")])
-        if p_cx[c_complaint] + model.complaint_neg_weight * negative >= model.complaint_at:
-            c = c_complaint
-        else:
-            rest = p_cx.copy()
-            rest[c_complaint] = -1.0
-            c = int(rest.argmax())
-        cx: CxType = model.cx_labels[c]  # type: ignore[assignment]
+        sentiment, score, s_conf, cx, c_conf = self._model.decide(idx, val)
         return Analysis(
             language=language,
             sentiment=sentiment,
             sentiment_score=round(score, 4),
             cx=cx,
             topics=self._topics.match(text),
-            sentiment_confidence=round(float(p_sent[s]), 4),
-            cx_confidence=round(float(p_cx[c]), 4),
+            sentiment_confidence=round(s_conf, 4),
+            cx_confidence=round(c_conf, 4),
         )
 
 

@@ -3,10 +3,10 @@
 Training (`bot.analysis.train`) and inference call the same `extract`, so the hashing matches exactly. A post becomes
 a sparse vector given as `(indices, values)`:
 
-- character 2- to 5-grams of the normalised text (words, emoji, `@user` for mentions, `#tag` for hashtags that did not
-  select the post), each worth 1/sqrt(number of n-grams): they carry across languages and spellings ("vriendelijke",
-  "onbeleefde", "sooo");
-- word unigrams and bigrams, language-free and crossed with the language, each worth 1/sqrt(number of words);
+- character 2- to 5-grams of the normalised text (words, emoji, `@user` for mentions, `#tag` for hashtags that did
+  not select the post, joined by single spaces): they carry across languages and spellings ("vriendelijke",
+  "onbeleefde", "sooo") and across word boundaries ("not good");
+- word unigrams (language-free and crossed with the language) and bigrams, each worth 1/sqrt(their number);
 - dense cue features in fixed slots past the hashed ones: lexicon polarity (VADER-style, per sentence, with negation,
   boosters, caps and elongation), the complaint / question / suggestion / praise cue patterns, irony markers,
   question form, `!`, emoji, links, and the lexicon score crossed with the language.
@@ -18,6 +18,7 @@ wraps, identically on every platform); words are hashed with CRC-32. Nothing dep
 from __future__ import annotations
 
 import functools
+import math
 import zlib
 from collections.abc import Collection, Sequence
 
@@ -68,6 +69,13 @@ DENSE = (
 )
 DIM = HASHED + len(DENSE)
 _SLOT = {name: HASHED + i for i, name in enumerate(DENSE)}
+RULE_POSITION = -3
+"""Where the rule classifier's one-hot slot sits in `extract`'s indices (counted from the end)."""
+
+
+def slot(name: str) -> int:
+    """The feature index of a dense feature."""
+    return _SLOT[name]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1_000_003)
@@ -125,44 +133,69 @@ def selected(tokens: Sequence[Token], tags: Collection[str], names: Collection[s
     return out
 
 
+_MASK64 = (1 << 64) - 1
+_MIX_INT = int(_MIX)
+_PRIME_INT = int(_PRIME)
+_SHIFT_INT = int(_SHIFT)
+_SALT_INT = {k: int(v) for k, v in _SALT.items()}
+
+
+def _bucket_int(h: int, salt: str) -> int:
+    """`_bucket` for one Python int, with the same result."""
+    return (((h ^ _SALT_INT[salt]) * _MIX_INT) & _MASK64) >> _SHIFT_INT
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _word_features(word: str, lang: str) -> tuple[int, int, int]:
+    """(hash, language-free unigram bucket, language-crossed unigram bucket) of a word; cached, since posts repeat the
+    same few thousand words."""
+    h = _word_hash(word)
+    return h, _bucket_int(h, "w1"), _bucket_int(h, "l" + lang)
+
+
 def extract(
     tokens: Sequence[Token], language: str | None, lexicon: lexicons.Lexicon, has_link: bool = False
 ) -> tuple[IntArray, FloatArray]:
-    """Feature indices and values of a post's tokens (already stripped of the selecting hashtags)."""
+    """Feature indices and values of a post's tokens (already stripped of the selecting hashtags).
+
+    The character n-grams are each worth 1/sqrt(their number), the word features 1/sqrt(the number of words); the
+    dense cue features keep their own values."""
     lang = language if language in LANGS else "xx"
     surfaces = [s for s in map(_surface, tokens) if s is not None]
-    idx_parts: list[IntArray] = []
-    val_parts: list[FloatArray] = []
-
-    text = " " + " ".join(surfaces) + " "
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    # Character n-grams of the whole normalised text, across word boundaries ("not good", "@user thanks").
+    raw = np.frombuffer((" " + " ".join(surfaces) + " ").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = raw.astype(np.uint64)
     h = codes
-    n_char = 0
-    char_idx: list[IntArray] = []
-    for n in range(2, CHAR_NGRAMS[-1] + 1):
+    parts: list[IntArray] = []
+    for n in CHAR_NGRAMS:
         if len(h) < 2:
             break
         h = h[:-1] * _PRIME + codes[n - 1 :]
-        char_idx.append(_bucket(h, _SALT[f"c{n}"]))
-        n_char += len(h)
-    if n_char:
-        idx_parts.extend(char_idx)
-        val_parts.append(np.full(n_char, 1.0 / np.sqrt(n_char), dtype=np.float32))
-
-    words = [s for s in surfaces if s[0] not in "!?.…;"]
-    if words:
-        wh = np.array([_word_hash(w) for w in words], dtype=np.uint64)
-        word_idx = [_bucket(wh, _SALT["w1"]), _bucket(wh, _SALT["l" + lang])]
-        if len(wh) > 1:
-            word_idx.append(_bucket(wh[:-1] * _PRIME + wh[1:], _SALT["w2"]))
-        count = sum(len(a) for a in word_idx)
-        idx_parts.extend(word_idx)
-        val_parts.append(np.full(count, 1.0 / np.sqrt(len(words)), dtype=np.float32))
-
+        parts.append(_bucket(h, _SALT[f"c{n}"]))
+    words: list[int] = []
+    previous = 0
+    for surface in surfaces:
+        if surface[0] in "!?.…;":
+            continue
+        word_hash, free, crossed = _word_features(surface, lang)
+        words.append(free)
+        words.append(crossed)
+        if previous:
+            words.append(_bucket_int((previous * _PRIME_INT + word_hash) & _MASK64, "w2"))
+        previous = word_hash
+    n_word_features = len(words)
     dense = _dense(tokens, language, lang, lexicon, has_link)
-    idx_parts.append(np.array([_SLOT[k] for k in dense], dtype=np.int64))
-    val_parts.append(np.array(list(dense.values()), dtype=np.float32))
-    return np.concatenate(idx_parts), np.concatenate(val_parts)
+    parts.append(np.array(words + [_SLOT[k] for k in dense], dtype=np.int64))
+    idx = np.concatenate(parts)
+    n_char = len(idx) - n_word_features - len(dense)
+    val = np.empty(len(idx), dtype=np.float32)
+    if n_char:
+        val[:n_char] = 1.0 / math.sqrt(n_char)
+    if n_word_features:
+        # 1/sqrt(number of words): each word brings two unigram features and a bigram with the word before it.
+        val[n_char : n_char + n_word_features] = 1.0 / math.sqrt((n_word_features + 1) // 3)
+    val[n_char + n_word_features :] = list(dense.values())
+    return idx, val
 
 
 def _dense(
