@@ -44,6 +44,7 @@ class LinearModel:
         self.complaint_at = float(meta.get("complaint_threshold", 0.5))
         self.complaint_neg_weight = float(meta.get("complaint_negative_weight", 0.0))
         self.rule_weight = float(meta.get("cx_rule_weight", 0.0))
+        self.complaint_min_p = float(meta.get("complaint_min_probability", 0.0))
         self._rule_slots = {features.slot(f"rule_{label}"): i for i, label in enumerate(self.cx_labels)}
         if weights.shape != (features.DIM, len(self.sentiment_labels) + len(self.cx_labels)):
             raise ValueError(f"model weights have shape {weights.shape}, expected ({features.DIM}, 8): rebuild it")
@@ -77,8 +78,9 @@ class LinearModel:
         """(sentiment, score p(pos) - p(neg), its probability, CX type, its probability) of one feature vector.
 
         The CX probabilities are the model's blended with the rule classifier's verdict (weight `cx_rule_weight`).
-        Complaint is chosen when p(complaint) + complaint_neg_weight * p(negative) reaches complaint_at (the
-        operating point, see docs/analysis.md); otherwise the most likely other type. Plain Python on 8 numbers:
+        Complaint is chosen when p(complaint) is at least complaint_min_probability and p(complaint) +
+        complaint_neg_weight * p(negative) reaches complaint_at (the operating point, see docs/analysis.md);
+        otherwise the most likely other type. Plain Python on 8 numbers:
         cheaper than numpy calls at this size.
         """
         raw = self.scores(idx, val).tolist()
@@ -97,7 +99,11 @@ class LinearModel:
         s = max(range(k), key=p_sent.__getitem__)
         negative = p_sent[self._neg]
         complaint = self._complaint
-        if p_cx[complaint] + self.complaint_neg_weight * negative >= self.complaint_at:
+        p_complaint = p_cx[complaint]
+        if (
+            p_complaint >= self.complaint_min_p
+            and p_complaint + self.complaint_neg_weight * negative >= self.complaint_at
+        ):
             c = complaint
         else:
             c = max((i for i in range(len(p_cx)) if i != complaint), key=p_cx.__getitem__)

@@ -13,6 +13,7 @@ to train with a small weight; their held-out split is never used.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -233,13 +234,18 @@ def rule_onehot(x: Any) -> np.ndarray[Any, Any]:
 
 
 def cx_decide(
-    probs: np.ndarray[Any, Any], negative: np.ndarray[Any, Any], complaint_at: float, neg_weight: float
+    probs: np.ndarray[Any, Any],
+    negative: np.ndarray[Any, Any],
+    complaint_at: float,
+    neg_weight: float,
+    min_p: float = 0.0,
 ) -> list[str]:
     """CX labels from CX probabilities (columns in CX_TYPES order) and the sentiment head's p(negative): complaint
-    when p(complaint) + neg_weight * p(negative) reaches `complaint_at`, else the most likely other type."""
+    when p(complaint) is at least `min_p` and p(complaint) + neg_weight * p(negative) reaches `complaint_at`, else
+    the most likely other type."""
     out = []
     for row, neg in zip(probs, negative, strict=True):
-        if row[0] + neg_weight * neg >= complaint_at:
+        if row[0] >= min_p and row[0] + neg_weight * neg >= complaint_at:
             out.append("complaint")
         else:
             rest = row.copy()
@@ -336,24 +342,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     candidates = []
     for a in RULE_WEIGHTS:
         b_comp, b_own = (1 - a) * p_comp + a * r_comp, (1 - a) * p_own + a * r_own
-        for w_neg in (0.0, 0.25, 0.5):
+        for w_neg, min_p in itertools.product((0.0, 0.25, 0.5), (0.0, 0.03, 0.05)):
             for t in np.arange(0.10, 1.0, 0.02):
-                pred = ["complaint" if c == "complaint" else "not" for c in cx_decide(b_comp, n_comp, t, w_neg)]
+                decided = cx_decide(b_comp, n_comp, t, w_neg, min_p)
+                pred = ["complaint" if c == "complaint" else "not" for c in decided]
                 tp = sum(g == p == "complaint" for g, p in zip(gold, pred, strict=True))
                 recall = tp / max(1, gold.count("complaint"))
                 f1 = macro_f1(gold, pred, ("complaint", "not"))
-                f1_own = macro_f1(gold_own, cx_decide(b_own, n_own, t, w_neg), CX_TYPES) if own else f1
+                f1_own = macro_f1(gold_own, cx_decide(b_own, n_own, t, w_neg, min_p), CX_TYPES) if own else f1
                 ok = recall >= args.min_complaint_recall
-                candidates.append((ok, (f1 + f1_own) / 2, round(float(t), 2), a, w_neg, recall, f1, f1_own))
+                candidates.append((ok, (f1 + f1_own) / 2, round(float(t), 2), a, w_neg, min_p, recall, f1, f1_own))
     ok_ones = [c for c in candidates if c[0]] or candidates
-    _, _, threshold, rule_weight, w_neg, recall, f1, f1_own = max(ok_ones, key=lambda c: (c[1], c[2]))
+    _, _, threshold, rule_weight, w_neg, min_p, recall, f1, f1_own = max(ok_ones, key=lambda c: (c[1], c[2]))
     print(
-        f"  CX: rule weight {rule_weight}; complaint at p(complaint) + {w_neg} p(negative) >= {threshold:.2f}: "
-        f"val complaint macro-F1 {f1:.3f}, recall {recall:.3f}; own CX macro-F1 {f1_own:.3f}"
+        f"  CX: rule weight {rule_weight}; complaint at p(complaint) >= {min_p} and p(complaint) + {w_neg} "
+        f"p(negative) >= {threshold:.2f}: val complaint macro-F1 {f1:.3f}, recall {recall:.3f}; "
+        f"own CX macro-F1 {f1_own:.3f}"
     )
     report["complaint"] = {
         "threshold": threshold,
         "negative_weight": w_neg,
+        "min_probability": min_p,
         "rule_weight": rule_weight,
         "val_complaint_macro_f1": round(f1, 4),
         "val_complaint_recall": round(recall, 4),
@@ -368,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "complaint_threshold": round(float(threshold), 2),
         "complaint_negative_weight": w_neg,
         "cx_rule_weight": rule_weight,
+        "complaint_min_probability": min_p,
         "hash_bits": features.HASH_BITS,
         "dense": list(features.DENSE),
         "trained_on": dict(sorted(Counter(ex.source for ex in train).items())),
