@@ -148,6 +148,10 @@ class Analysis:
     """From -1 (very negative) to 1 (very positive)."""
     cx: CxType
     topics: tuple[str, ...] = ()
+    sentiment_confidence: float | None = None
+    """How sure the analyser is of `sentiment`: the model's probability of that label (0..1); None if unknown."""
+    cx_confidence: float | None = None
+    """How sure the analyser is of `cx`, likewise."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,14 +153,15 @@ def _ranked(
 def needs_answer(
     session: Session, brands: Sequence[str], start: datetime, end: datetime, *, limit: int = 10
 ) -> dict[str, Ranked]:
-    """Per brand, the first `limit` complaints and questions of [start, end), oldest first, and their number."""
+    """Per brand, `limit` complaints and questions of [start, end), the analyser's most confident first (then oldest
+    first; posts without a confidence last), and their number."""
     return _ranked(
         session,
         brands,
         start,
         end,
         limit=limit,
-        order=(PostRow.created_at, PostRow.id),
+        order=(PostRow.cx_confidence.desc().nulls_last(), PostRow.created_at, PostRow.id),
         condition=PostRow.cx.in_(NEEDS_ANSWER),
     )
 

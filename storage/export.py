@@ -61,8 +61,13 @@ def iter_export_rows(
                 "tags": sorted(tags.get(post.id, [])),
                 "brands": sorted(brands.get(post.id, [])),
                 "engagement": {"replies": post.replies, "boosts": post.boosts, "favourites": post.favourites},
-                "sentiment": {"label": post.sentiment, "score": post.sentiment_score},
+                "sentiment": {
+                    "label": post.sentiment,
+                    "score": post.sentiment_score,
+                    "confidence": post.sentiment_confidence,
+                },
                 "cx": post.cx,
+                "cx_confidence": post.cx_confidence,
                 "topics": post.topics or [],
             }
         session.expunge_all()

@@ -132,6 +132,9 @@ class PostRow(Base):
     sentiment: Mapped[str | None] = mapped_column(String(16))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
     cx: Mapped[str | None] = mapped_column(String(16))
+    sentiment_confidence: Mapped[float | None] = mapped_column(Float)
+    """The analyser's probability of `sentiment` (0..1); NULL for posts analysed before it gave one."""
+    cx_confidence: Mapped[float | None] = mapped_column(Float)
     topics: Mapped[list[str] | None]
 
 

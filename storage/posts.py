@@ -44,6 +44,8 @@ _POST_COLUMNS = (
     "sentiment",
     "sentiment_score",
     "cx",
+    "sentiment_confidence",
+    "cx_confidence",
     "topics",
 )
 INSERT_POSTS = BulkInsert(POSTS, _POST_COLUMNS, conflict=["uri"], returning=["id", "uri"])
@@ -97,6 +99,8 @@ def _post_values(post: Post, item: AnalysedPost, now: datetime) -> dict[str, Any
         "sentiment": analysis.sentiment if analysis else None,
         "sentiment_score": analysis.sentiment_score if analysis else None,
         "cx": analysis.cx if analysis else None,
+        "sentiment_confidence": analysis.sentiment_confidence if analysis else None,
+        "cx_confidence": analysis.cx_confidence if analysis else None,
         "topics": list(analysis.topics) if analysis else None,
     }
 

@@ -52,7 +52,9 @@ CSV_COLUMNS = (
     "favourites",
     "sentiment",
     "sentiment_score",
+    "sentiment_confidence",
     "cx",
+    "cx_confidence",
     "topics",
 )
 
@@ -388,6 +390,7 @@ def _flatten_fields(row: dict[str, Any]) -> dict[str, Any]:
     flat["topics"] = "; ".join(row["topics"])
     flat["sentiment"] = row["sentiment"]["label"]
     flat["sentiment_score"] = row["sentiment"]["score"]
+    flat["sentiment_confidence"] = row["sentiment"]["confidence"]
     return flat
 
 

@@ -396,6 +396,8 @@ class AnalysisConfig(_Section):
     """`[analysis]`: language detection and classification."""
 
     languages: list[str] = Field(default_factory=lambda: ["nl", "en", "de", "fr", "es"], min_length=1)
+    model: Path | None = None
+    """A local Hugging Face sequence-classification model folder for sentiment (needs `merkwacht[transformers]`)."""
 
     @field_validator("languages")
     @classmethod

@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts.control import AlertControl
 from bot.alerts.service import AlertService
-from bot.config import Config
+from bot.config import BrandConfig, Config
 from bot.config.durations import format_duration
 from bot.daemon.grouping import AnyTagSupport, poll_group
 from bot.daemon.outcomes import PollOutcomes
@@ -69,7 +69,10 @@ def build_analyser(config: Config) -> PostAnalyser | None:
         from bot.analysis import Analyser
     except ImportError:
         return None
-    analyser: PostAnalyser = Analyser(config.analysis, config.topics)
+    # The hashtags that select a post carry no sentiment of their own: the watched ones and the brands' (brand names
+    # and handles are passed as brands).
+    analyser: PostAnalyser = Analyser(config.analysis, config.topics, brands=config.brands,
+                                      watched=config.own_hashtags())
     return analyser
 
 
@@ -141,6 +144,10 @@ class Application:
         """Polls running now, so a shutdown can wait for their transactions."""
         self.watches = LiveWatchList(self.db, config)
         self._matcher_brands = list(config.brands)
+        self._selectors: tuple[tuple[BrandConfig, ...], tuple[str, ...]] = (
+            tuple(config.brands), tuple(config.own_hashtags())
+        )
+        """The brands and hashtags the analyser was last told select posts."""
         self.watch_refresh = watch_refresh
         """Seconds between looks for run-time watch changes (`watch add/remove` from the CLI or Discord)."""
         hide_secrets([*(i.token() for i in config.mastodon.instances), config.discord.token()])
@@ -210,9 +217,17 @@ class Application:
         return self.watchlist().config
 
     def _use(self, watchlist: EffectiveWatchList) -> EffectiveWatchList:
-        if watchlist.config.brands != self._matcher_brands:
-            self.pipeline.matcher = BrandMatcher(watchlist.config.brands)
-            self._matcher_brands = list(watchlist.config.brands)
+        config = watchlist.config
+        if config.brands != self._matcher_brands:
+            self.pipeline.matcher = BrandMatcher(config.brands)
+            self._matcher_brands = list(config.brands)
+        selectors = (tuple(config.brands), tuple(config.own_hashtags()))
+        if selectors != self._selectors:
+            # What selects a post carries no sentiment: the analyser follows run-time brands and hashtags too.
+            select = getattr(self.pipeline.analyser, "select", None)
+            if select is not None:
+                select(*selectors)
+            self._selectors = selectors
         return watchlist
 
     async def reconcile(self, scheduler: AsyncIOScheduler) -> None:

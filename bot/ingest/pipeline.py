@@ -60,12 +60,29 @@ class Pipeline:
                 continue
             if self.language_check is not None:
                 post = self.language_check(post)
-            matches = self.matcher.match(post)
-            analysis = None
-            if self.analyser is not None:
-                try:
-                    analysis = self.analyser.analyse(post, tuple(dict.fromkeys(m.brand for m in matches)))
-                except Exception as exc:  # one odd post must not stop a page; the failure is logged and counted
-                    self.failures.record("analysis", exc, what=post.uri)
-            out.append(AnalysedPost(post, matches, analysis))
-        return Processed(out, skipped)
+            out.append(AnalysedPost(post, self.matcher.match(post)))
+        if self.analyser is None or not out:
+            return Processed(out, skipped)
+        items = [(item.post, tuple(dict.fromkeys(m.brand for m in item.matches))) for item in out]
+        analyses = self._analyse(self.analyser, items)
+        return Processed(
+            [AnalysedPost(item.post, item.matches, a) for item, a in zip(out, analyses, strict=True)], skipped
+        )
+
+    def _analyse(self, analyser: PostAnalyser, items: list[tuple[Post, tuple[str, ...]]]) -> list[Analysis | None]:
+        # An analyser that can take a page at once (a configured transformers model classifies in batches) does;
+        # if the batch fails, each post is tried alone so one odd post costs only its own analysis.
+        many = getattr(analyser, "analyse_many", None)
+        if many is not None:
+            try:
+                return list(many(items))
+            except Exception as exc:
+                self.failures.record("analysis", exc, what=f"a page of {len(items)} posts")
+        found: list[Analysis | None] = []
+        for post, brands in items:
+            try:
+                found.append(analyser.analyse(post, brands))
+            except Exception as exc:  # stored without analysis; the failure is logged once per kind and counted
+                self.failures.record("analysis", exc, what=post.uri)
+                found.append(None)
+        return found

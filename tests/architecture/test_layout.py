@@ -53,8 +53,13 @@ def _imports(path: Path, module: str) -> set[str]:
                 base = module.split(".")[: -node.level] if path.name != "__init__.py" else module.split(".")
                 found.add(".".join([*base, node.module] if node.module else base))
             elif node.module:
-                found.add(node.module)
-                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+                # `from package import submodule` depends on the submodule; `from module import name` on the module.
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+                submodules = [name for name in names if (ROOT / name.replace(".", "/")).with_suffix(".py").exists()
+                              or (ROOT / name.replace(".", "/") / "__init__.py").exists()]
+                found.update(submodules)
+                if len(submodules) < len(names):
+                    found.add(node.module)
     return found
 
 

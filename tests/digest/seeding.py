@@ -28,6 +28,7 @@ def post(
     reactions: tuple[int, int, int] = (0, 0, 0),
     url: str | None = None,
     spoiler: str = "",
+    cx_confidence: float | None = None,
 ) -> AnalysedPost:
     """One analysed post mentioning `brands` (by term), as the pipeline would hand it to storage."""
     n = next(_ids)
@@ -42,7 +43,9 @@ def post(
     )
     analysis = None
     if sentiment is not None:
-        analysis = Analysis(language="en", sentiment=sentiment, sentiment_score=0.0, cx=cx)  # type: ignore[arg-type]
+        analysis = Analysis(
+            language="en", sentiment=sentiment, sentiment_score=0.0, cx=cx, cx_confidence=cx_confidence  # type: ignore[arg-type]
+        )
     matches = tuple(BrandMatch(b, "term", b.lower()) for b in brands)
     return AnalysedPost(item, matches, analysis)
 

@@ -81,6 +81,18 @@ def test_complaints_and_questions_need_an_answer_oldest_first(db: Database) -> N
     assert acme.needs_answer_total == 3
 
 
+def test_the_most_confident_complaints_and_questions_come_first(db: Database) -> None:
+    store(db, [
+        post(at(DAY, 8), "unsure", brands=["Acme"], cx="complaint", cx_confidence=0.41),
+        post(at(DAY, 9), "older post, no confidence", brands=["Acme"], cx="question"),
+        post(at(DAY, 10), "sure", brands=["Acme"], cx="complaint", cx_confidence=0.97),
+        post(at(DAY, 11), "fairly sure", brands=["Acme"], cx="question", cx_confidence=0.8),
+    ])
+    acme = digest(db).brands[0]
+    assert [p.text for p in acme.needs_answer] == ["sure", "fairly sure", "unsure", "older post, no confidence"]
+    assert acme.needs_answer_total == 4
+
+
 def test_top_posts_weigh_engagement_by_the_authors_reach(db: Database) -> None:
     store(db, [
         post(at(DAY, 9), "big account", brands=["Acme"], followers=100_000, reactions=(10, 20, 30)),

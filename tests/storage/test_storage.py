@@ -143,7 +143,7 @@ def test_everything_stored_reads_back_as_it_was_written_in_any_time_zone(db: Dat
     post = replace(item.post, created_at=datetime(2026, 3, 10, 9, 30, tzinfo=amsterdam), spoiler_text="prijs",
                    author=Author("a@a.example", display_name="Anna 🇳🇱", followers=42), sensitive=True)
     analysis = Analysis(language="nl", sentiment="negative", sentiment_score=-0.625, cx="question",
-                        topics=("price", "service"))
+                        topics=("price", "service"), sentiment_confidence=0.71, cx_confidence=0.88)
     with db.transaction() as session:
         store_posts(session, [AnalysedPost(post, item.matches, analysis)])
 
@@ -151,7 +151,8 @@ def test_everything_stored_reads_back_as_it_was_written_in_any_time_zone(db: Dat
         [row] = iter_export_rows(session)
     assert row["created_at"] == "2026-03-10T08:30:00+00:00"
     assert (row["author_name"], row["author_followers"]) == ("Anna 🇳🇱", 42)
-    assert row["sentiment"] == {"label": "negative", "score": -0.625}
+    assert row["sentiment"] == {"label": "negative", "score": -0.625, "confidence": 0.71}
+    assert row["cx_confidence"] == 0.88
     assert (row["cx"], row["topics"], row["brands"], row["tags"]) == ("question", ["price", "service"], ["Acme"],
                                                                       ["koffie"])
 

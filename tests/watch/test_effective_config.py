@@ -163,3 +163,17 @@ async def test_status_lists_run_time_hashtags(app: Application, config_path: Pat
     assert "#thee on http://127.0.0.1:9" in await status()
     await asyncio.to_thread(remove_zed_and_thee, config_path)
     assert "#thee" not in await status()
+
+
+def test_a_hashtag_watched_at_run_time_carries_no_sentiment_of_its_own(app: Application, config_path: Path) -> None:
+    assert app.pipeline.analyser is not None
+    tagged = post(NOON, "Nieuwe kaart vandaag #fantastic", tags=["fantastic"]).post
+    plain = post(NOON, "Nieuwe kaart vandaag").post
+    before = app.pipeline.analyser.analyse(tagged)
+
+    assert merkwacht(config_path, "watch", "add", "hashtag", "fantastic").exit_code == 0
+    app.effective_config()  # what every job does first: read the effective watch list
+    after = app.pipeline.analyser.analyse(tagged)
+
+    assert before.sentiment_score != after.sentiment_score, "the hashtag counted while it was not watched"
+    assert after.sentiment_score == app.pipeline.analyser.analyse(plain).sentiment_score

@@ -1,7 +1,7 @@
 """Which language source a post's language came from, and mention counts kept after retention purges posts.
 
 Revision ID: 0007
-Revises: 0010 (written on 0005; chained after main's 0010 so this branch has one head)
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision = "0007"
-down_revision = "0010"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """Skipped posts: posts read but not storable, with the reason, so one bad post never blocks its timeline.
 
-Revision ID: 0010
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0010"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

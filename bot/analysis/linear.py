@@ -1,0 +1,135 @@
+"""The shipped learned model: two multinomial logistic regressions (sentiment, CX type) over `features.extract`.
+
+Stored as `data/model.npz` (weights as float16, one column per class, sentiment's three then CX's five) and
+`data/model.json` (labels, operating points, how it was trained). Inference is one gather and a sum in numpy.
+`python -m bot.analysis.train` rebuilds both files; see docs/analysis.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.analysis import features
+from bot.model import CxType, SentimentLabel
+
+MODEL_DIR = Path(__file__).with_name("data")
+MODEL_NAME = "model"
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """Class probabilities of one post."""
+
+    sentiment: dict[str, float]
+    cx: dict[str, float]
+
+
+class LinearModel:
+    """Weights of both heads in one matrix, so a post costs one gather."""
+
+    def __init__(self, weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32], meta: dict[str, Any]) -> None:
+        self.sentiment_labels: tuple[SentimentLabel, ...] = tuple(meta["sentiment_labels"])
+        self.cx_labels: tuple[CxType, ...] = tuple(meta["cx_labels"])
+        self._neg = self.sentiment_labels.index("negative")
+        self._pos = self.sentiment_labels.index("positive")
+        self._complaint = self.cx_labels.index("complaint")
+        self.meta = meta
+        self.complaint_at = float(meta.get("complaint_threshold", 0.5))
+        self.complaint_neg_weight = float(meta.get("complaint_negative_weight", 0.0))
+        self.rule_weight = float(meta.get("cx_rule_weight", 0.0))
+        self.complaint_min_p = float(meta.get("complaint_min_probability", 0.0))
+        self._rule_slots = {features.slot(f"rule_{label}"): i for i, label in enumerate(self.cx_labels)}
+        if weights.shape != (features.DIM, len(self.sentiment_labels) + len(self.cx_labels)):
+            raise ValueError(f"model weights have shape {weights.shape}, expected ({features.DIM}, 8): rebuild it")
+        self.weights = weights
+        self.bias = bias.astype(np.float32)
+
+    @classmethod
+    def load(cls, folder: Path = MODEL_DIR, name: str = MODEL_NAME) -> LinearModel:
+        """Read `name.npz` and `name.json` from `folder`."""
+        meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        with np.load(folder / f"{name}.npz") as data:
+            weights = np.ascontiguousarray(data["weights"], dtype=np.float32)
+            bias = data["bias"]
+        return cls(weights, bias, meta)
+
+    def save(self, folder: Path, name: str = MODEL_NAME) -> None:
+        """Write the model as `name.npz` (float16 weights) and `name.json`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        weights = np.ascontiguousarray(self.weights, dtype=np.float16)  # row-major: a post gathers whole rows
+        np.savez_compressed(folder / f"{name}.npz", weights=weights, bias=self.bias)
+        (folder / f"{name}.json").write_text(json.dumps(self.meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    def scores(self, idx: features.IntArray, val: features.FloatArray) -> npt.NDArray[np.float32]:
+        """Raw class scores (both heads side by side) of one feature vector."""
+        out: npt.NDArray[np.float32] = val @ self.weights.take(idx, axis=0) + self.bias
+        return out
+
+    def decide(
+        self, idx: features.IntArray, val: features.FloatArray
+    ) -> tuple[SentimentLabel, float, float, CxType, float]:
+        """(sentiment, score p(pos) - p(neg), its probability, CX type, its probability) of one feature vector.
+
+        The CX probabilities are the model's blended with the rule classifier's verdict (weight `cx_rule_weight`).
+        Complaint is chosen when p(complaint) is at least complaint_min_probability and p(complaint) +
+        complaint_neg_weight * p(negative) reaches complaint_at (the operating point, see docs/analysis.md);
+        otherwise the most likely other type. Plain Python on 8 numbers:
+        cheaper than numpy calls at this size.
+        """
+        raw = self.scores(idx, val).tolist()
+        k = len(self.sentiment_labels)
+        p_sent = _softmax_list(raw[:k])
+        p_cx = _softmax_list(raw[k:])
+        if self.rule_weight:
+            # The old rule classifier's verdict, blended in: it was written for posts like ours (see docs/analysis.md).
+            rule = self._rule_slots.get(int(idx[features.RULE_POSITION]))
+            if rule is None:
+                rule = next((self._rule_slots[i] for i in idx.tolist() if i in self._rule_slots), None)
+            if rule is not None:
+                keep = 1.0 - self.rule_weight
+                p_cx = [p * keep for p in p_cx]
+                p_cx[rule] += self.rule_weight
+        s = max(range(k), key=p_sent.__getitem__)
+        negative = p_sent[self._neg]
+        complaint = self._complaint
+        p_complaint = p_cx[complaint]
+        if (
+            p_complaint >= self.complaint_min_p
+            and p_complaint + self.complaint_neg_weight * negative >= self.complaint_at
+        ):
+            c = complaint
+        else:
+            c = max((i for i in range(len(p_cx)) if i != complaint), key=p_cx.__getitem__)
+        return (
+            self.sentiment_labels[s],
+            p_sent[self._pos] - negative,
+            p_sent[s],
+            self.cx_labels[c],
+            p_cx[c],
+        )
+
+    def predict(self, idx: features.IntArray, val: features.FloatArray) -> tuple[npt.NDArray[np.float64], ...]:
+        """Sentiment and CX probabilities, in the order of the label tuples."""
+        raw = self.scores(idx, val).astype(np.float64)
+        k = len(self.sentiment_labels)
+        return _softmax(raw[:k]), _softmax(raw[k:])
+
+
+def _softmax_list(x: list[float]) -> list[float]:
+    top = max(x)
+    e = [math.exp(v - top) for v in x]
+    total = sum(e)
+    return [v / total for v in e]
+
+
+def _softmax(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    e = np.exp(x - x.max())
+    out: npt.NDArray[np.float64] = e / e.sum()
+    return out

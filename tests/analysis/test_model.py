@@ -1,0 +1,84 @@
+"""The shipped learned model: stable hashing, the same features in training and use, selecting hashtags, confidence."""
+
+from __future__ import annotations
+
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+from bot.analysis import Analyser, features, lexicons
+from bot.analysis.linear import MODEL_DIR, LinearModel
+from bot.analysis.text import clean, tokenise
+from bot.analysis.train import prepare, split_of
+from bot.config import AnalysisConfig, BrandConfig
+
+
+def _checksum(idx: np.ndarray, val: np.ndarray) -> int:  # type: ignore[type-arg]
+    order = np.lexsort((val, idx))
+    return zlib.crc32(idx[order].astype("<i8").tobytes() + np.round(val[order], 4).astype("<f4").tobytes())
+
+
+def test_hashing_does_not_depend_on_the_process() -> None:
+    # Recorded once (and the same under any PYTHONHASHSEED): Python's randomised str hash plays no part, else the
+    # shipped weights would mean nothing in another process.
+    idx, _ = prepare("Bedankt @acme, top service! 😍 #blij", "nl")
+    hashed = sorted(int(i) for i in idx if i < features.HASHED)
+    assert hashed[:5] == [218, 218, 1458, 3394, 8757]
+    assert zlib.crc32(np.array(hashed[:20], dtype="<i8").tobytes()) == 2789302195
+
+
+def test_training_and_use_read_the_same_features(analyser: Analyser) -> None:
+    text = "The app crashed AGAIN, still waiting for a refund 😡 http://example.com"
+    idx, val = prepare(text, "en")
+    tokens = tokenise(clean(text))
+    idx2, val2 = features.extract(tokens, "en", lexicons.load("en"), True)
+    assert _checksum(idx, val) == _checksum(idx2, val2)
+
+
+def test_split_is_fixed() -> None:
+    assert split_of("tweeteval_train_en", "1") == split_of("tweeteval_train_en", "1")
+    shares = [split_of("x", str(i)) for i in range(10_000)]
+    assert 0.67 < shares.count("train") / 10_000 < 0.73
+    assert 0.13 < shares.count("test") / 10_000 < 0.17
+
+
+def test_shipped_model_is_small_and_loads_fast() -> None:
+    size = sum(p.stat().st_size for p in MODEL_DIR.glob("model.*"))
+    assert size <= 25 * 1024 * 1024
+    start = time.perf_counter()
+    LinearModel.load()
+    assert time.perf_counter() - start < 1.0
+
+
+def test_watched_hashtags_carry_no_sentiment() -> None:
+    plain = Analyser(AnalysisConfig())
+    watching = Analyser(AnalysisConfig(), watched=["energie"])
+    text = "Neue Tarife ab Januar #energie"
+    assert watching.analyse_text(text, "de") == watching.analyse_text("Neue Tarife ab Januar", "de")
+    assert plain.analyse_text(text, "de").sentiment_score != watching.analyse_text(text, "de").sentiment_score
+
+
+def test_brand_tags_and_names_carry_no_sentiment() -> None:
+    brand = BrandConfig(name="Super Zon", terms=["SuperZon"], hashtags=["superzon"])
+    analyser = Analyser(AnalysisConfig(), brands=[brand])
+    bare = analyser.analyse_text("Nieuwe winkel geopend in Utrecht", "nl")
+    tagged = analyser.analyse_text("Nieuwe winkel geopend in Utrecht #superzon", "nl")
+    assert tagged == bare
+
+
+def test_other_hashtags_still_count(analyser: Analyser) -> None:
+    plain = analyser.analyse_text("Pakket vandaag bezorgd", "nl")
+    failed = analyser.analyse_text("Pakket vandaag bezorgd #fail", "nl")
+    assert failed.sentiment_score < plain.sentiment_score
+
+
+@pytest.mark.parametrize(
+    "text", ["Thanks, great service!", "Where is my parcel?", "It broke after two days.", "ok", "", "🙂"]
+)
+def test_every_label_has_a_confidence(analyser: Analyser, text: str) -> None:
+    a = analyser.analyse_text(text, "en")
+    assert a.sentiment_confidence is not None and 0.0 <= a.sentiment_confidence <= 1.0
+    assert a.cx_confidence is not None and 0.0 <= a.cx_confidence <= 1.0
+    assert -1.0 <= a.sentiment_score <= 1.0
