@@ -11,7 +11,7 @@ from bot.cli.main import cli
 
 pytest.importorskip("procrastinate", reason="the workers extra (procrastinate) is not installed")
 
-from bot.worker.app import WorkerSetupError, conninfo  # noqa: E402
+from bot.worker.app import WorkerSetupError, conninfo
 
 
 def test_a_worker_on_a_sqlite_database_is_refused_with_the_reason_and_the_alternative(tmp_path: Path) -> None:
