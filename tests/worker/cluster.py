@@ -29,6 +29,7 @@ class Request:
     at: float
     paging: bool
     status: int
+    path: str = ""
 
 
 class LoggingProxy(AnyShim):
@@ -56,7 +57,8 @@ class LoggingProxy(AnyShim):
             super()._get(handler)
         finally:
             with self._lock:
-                self.requests.append(Request(time.time(), is_paging(k.split("[")[0] for k, _ in query), status[0]))
+                paging = is_paging(k.split("[")[0] for k, _ in query)
+                self.requests.append(Request(time.time(), paging, status[0], urlsplit(handler.path).path))
 
     def most_in_any_window(self, window: float, *, paging: bool = False) -> int:
         """The most requests (paging requests) in any `window` seconds: what Mastodon's limits count."""
