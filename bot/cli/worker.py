@@ -19,17 +19,17 @@ from bot.cli.context import Context
 @click.pass_obj
 def worker(ctx: Context, concurrency: int, stalled_after: float) -> None:
     """Run a worker: poll, send digests and check alerts with the other workers on the same PostgreSQL database."""
-    from bot.worker.app import WorkerSettings, WorkerSetupError, build, ensure_schema
+    from bot.worker.app import WorkerSettings, WorkerSetupError, build, prepare_database
 
     settings = WorkerSettings(stalled_after=stalled_after, heartbeat=max(stalled_after / 6, 1.0))
     try:
+        prepare_database(ctx.config.storage.url)
         app, application = build(ctx.config, settings=settings)
     except WorkerSetupError as exc:
         raise click.ClickException(str(exc)) from None
 
     async def main() -> None:
         async with app.open_async():
-            await ensure_schema(app)
             try:
                 await app.run_worker_async(
                     name=f"{socket.gethostname()}-{os.getpid()}",

@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import procrastinate
+import psycopg
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
+from procrastinate.schema import SchemaManager
 
 from bot.config.schema import Config
 from bot.daemon.app import Application
@@ -166,10 +168,19 @@ def build(
     return app, application
 
 
-async def ensure_schema(app: procrastinate.App) -> bool:
-    """Create procrastinate's tables in the database unless they are there; whether it created them."""
-    row = await app.connector.execute_query_one_async("SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present")
-    if row["present"]:
-        return False
-    await app.schema_manager.apply_schema_async()
-    return True
+START_LOCK = 7_302_146_001
+"""The PostgreSQL advisory lock that lets one starting worker at a time migrate and create the queue's tables."""
+
+
+def prepare_database(storage_url: str) -> None:
+    """Migrate Merkwacht's tables and create procrastinate's unless present, one starting worker at a time."""
+    with psycopg.connect(conninfo(storage_url), autocommit=True) as conn:
+        # Workers started together on a fresh database would otherwise all run the same migrations at once.
+        conn.execute("SELECT pg_advisory_lock(%s)", (START_LOCK,))
+        try:
+            Database(storage_url).close()
+            row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+            if not (row and row[0]):
+                conn.execute(SchemaManager.get_schema().encode())
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (START_LOCK,))

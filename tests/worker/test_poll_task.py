@@ -19,16 +19,17 @@ from tests.worker.cluster import LoggingProxy, write_config
 pytest.importorskip("procrastinate", reason="the workers extra (procrastinate) is not installed")
 
 from bot.config import load_config
-from bot.worker.app import POLL, build, ensure_schema
+from bot.worker.app import POLL, build, prepare_database
 
 
 def run_once(config_path: Path, db: Database, key: str) -> list[Any]:
     """Queue one poll of `key`, let one worker run what is due, and return the polls left queued."""
-    app, application = build(load_config(config_path), db=db)
+    config = load_config(config_path)
+    prepare_database(config.storage.url)
+    app, application = build(config, db=db)
 
     async def scenario() -> list[Any]:
         async with app.open_async():
-            await ensure_schema(app)
             await app.configure_task(POLL, lock=key, queueing_lock=key).defer_async(key=key)
             await app.run_worker_async(wait=False, concurrency=1, install_signal_handlers=False)
             return list(await app.job_manager.list_jobs_async(task=POLL, status="todo"))
@@ -85,4 +86,20 @@ def test_a_poll_whose_instance_budget_all_workers_spent_sends_nothing_and_waits_
     # The oldest of those requests leaves the 5-minute window about 290 s from now: the poll waits for that.
     assert len(queued) == 1
     assert queued[0].scheduled_at.timestamp() - now >= 280
+    db.close()
+
+
+def test_workers_starting_together_on_a_fresh_database_set_it_up_once_without_tripping_over_each_other(
+    postgres_url: str,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        for future in [pool.submit(prepare_database, postgres_url) for _ in range(3)]:
+            future.result()
+    db = Database(postgres_url, migrate=False)
+    with db.engine.connect() as conn:
+        query = text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        tables = {r[0] for r in conn.execute(query)}
+    assert {"posts", "budget_spends", "procrastinate_jobs", "procrastinate_workers"} <= tables
     db.close()
