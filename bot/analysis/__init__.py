@@ -10,6 +10,7 @@ sentiment for the languages it covers, and the shipped model does the rest. The 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -21,6 +22,9 @@ from bot.analysis.text import clean, tokenise
 from bot.analysis.topics import TopicMatcher
 from bot.config import AnalysisConfig, BrandConfig, TopicConfig
 from bot.model import Analysis, Post
+from bot.ops.failures import FailureLog
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.analysis.external import ExternalClassifier
@@ -52,10 +56,13 @@ class Analyser:
         brands: Sequence[BrandConfig] = (),
         watched: Iterable[str] = (),
         model: LinearModel | None = None,
+        failures: FailureLog | None = None,
     ) -> None:
         """`brands` and `watched` (hashtags polled for) name what selects posts: those hashtags carry no sentiment."""
         self.languages = tuple(config.languages)
-        self._detector = lang_rules.LanguageDetector(self.languages)
+        self._failures = failures or FailureLog(log)
+        """Where a failure is reported (logged once per kind, then counted): the post still gets an answer."""
+        self._detector = lang_rules.LanguageDetector(self.languages, self._failures)
         self._lexicons = {code: lexicons.load(code) for code in (*self.languages, _NO_LEXICON)}
         self._topics = TopicMatcher(topics)
         self._model = model if model is not None else LinearModel.load()
@@ -101,7 +108,8 @@ class Analyser:
         declared = lang_rules.normalise_tag(language)
         try:
             analysis = self._analyse(text, declared, brands)
-        except Exception:  # the pipeline must keep going whatever a post contains; see the property tests
+        except Exception as exc:  # the pipeline must keep going whatever a post contains; see the property tests
+            self._failures.record("analysis", exc, what=repr(text[:40]))
             return Analysis(language=declared, sentiment="neutral", sentiment_score=0.0, cx="other")
         if self._external is not None:
             return self._external_pass([text], [analysis])[0]
@@ -111,7 +119,8 @@ class Analyser:
         assert self._external is not None
         try:
             results = self._external.classify(texts, [a.language for a in analyses])
-        except Exception:  # a failing user model must not stop ingestion: the shipped model's answer stands
+        except Exception as exc:  # a failing user model must not stop ingestion: the shipped model's answer stands
+            self._failures.record("configured model", exc, what=f"{len(texts)} posts")
             return analyses
         out = []
         for analysis, result in zip(analyses, results, strict=True):

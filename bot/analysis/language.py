@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from bot.ops.failures import FailureLog
+
+log = logging.getLogger(__name__)
 
 MIN_LETTERS = 8
 """Fewer letters than this (`ok`, `lol 😂`) cannot be told apart reliably; such posts get no language."""
@@ -87,10 +92,12 @@ def vote(words: Iterable[str], languages: Sequence[str]) -> str | None:
 class LanguageDetector:
     """Detects one of the configured languages; builds lingua's models only for those, and only on first need."""
 
-    def __init__(self, languages: Sequence[str]) -> None:
+    def __init__(self, languages: Sequence[str], failures: FailureLog | None = None) -> None:
         self.languages = tuple(dict.fromkeys(lang.lower() for lang in languages))
         self._lingua: Any = None
         self._lingua_failed = False
+        self._failures = failures or FailureLog(log)
+        """Where a detector that fails is reported (once per kind, then counted); posts then get no language."""
 
     def _detector(self) -> Any:
         if self._lingua is None and not self._lingua_failed:
@@ -114,8 +121,9 @@ class LanguageDetector:
                     )
                 else:
                     self._lingua_failed = True
-            except Exception:  # an unusable detector must not stop ingest; posts then get no language
+            except Exception as exc:  # an unusable detector must not stop ingest; posts then get no language
                 self._lingua_failed = True
+                self._failures.record("language detection", exc, what="building the detector")
         return self._lingua
 
     def detect(self, text: str, words: Sequence[str] | None = None) -> str | None:
@@ -136,7 +144,8 @@ class LanguageDetector:
             return None
         try:
             found = detector.detect_language_of(sample)
-        except Exception:  # lingua is native code; a failure on odd input must not escape
+        except Exception as exc:  # lingua is native code; a failure on odd input must not escape
+            self._failures.record("language detection", exc, what=repr(sample[:40]))
             return None
         if found is None:
             return None

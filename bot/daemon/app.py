@@ -63,7 +63,7 @@ ClientFactory = Callable[[str, "str | None", float], Any]
 """Builds a Mastodon client from (instance URL, token, timeout)."""
 
 
-def build_analyser(config: Config) -> PostAnalyser | None:
+def build_analyser(config: Config, failures: FailureLog | None = None) -> PostAnalyser | None:
     """The configured analyser, or None while the analysis package is not installed."""
     try:
         from bot.analysis import Analyser
@@ -72,7 +72,7 @@ def build_analyser(config: Config) -> PostAnalyser | None:
     # The hashtags that select a post carry no sentiment of their own: the watched ones and the brands' (brand names
     # and handles are passed as brands).
     analyser: PostAnalyser = Analyser(config.analysis, config.topics, brands=config.brands,
-                                      watched=config.own_hashtags())
+                                      watched=config.own_hashtags(), failures=failures)
     return analyser
 
 
@@ -121,7 +121,7 @@ class Application:
         """Failures a stage survives (an analysis that raised), logged once per kind and counted in /metrics."""
         self.pipeline = Pipeline(
             BrandMatcher(config.brands),
-            analyser if analyser is not None else build_analyser(config),
+            analyser if analyser is not None else build_analyser(config, self.failures),
             respect_opt_outs=config.mastodon.respect_opt_outs,
             failures=self.failures,
             language_check=LanguageCheck(config.analysis.languages),

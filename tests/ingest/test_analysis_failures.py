@@ -38,3 +38,23 @@ def test_failing_analysis_keeps_the_posts_logs_once_and_counts_every_failure(cap
     assert len(warnings) == 1 and "weights have the wrong shape" in warnings[0].getMessage()
     assert 'merkwacht_stage_failures_total{error="ValueError",stage="analysis"} 3.0' in app.metrics.render().decode()
     app.close()
+
+
+def test_a_failure_inside_the_shipped_analyser_is_counted_too(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = Application(make_config("sqlite://", []))
+    analyser = app.pipeline.analyser
+
+    def broken(*args: object) -> Analysis:
+        raise RuntimeError("lexicon file truncated")
+
+    monkeypatch.setattr(analyser, "_analyse", broken)
+    with caplog.at_level(logging.WARNING):
+        processed = app.pipeline.process(posts(2))
+
+    # The analyser answers for every post (neutral, other) and says once why.
+    assert [p.analysis.sentiment if p.analysis else None for p in processed.posts] == ["neutral", "neutral"]
+    assert sum("lexicon file truncated" in r.getMessage() for r in caplog.records) == 1
+    assert 'merkwacht_stage_failures_total{error="RuntimeError",stage="analysis"} 2.0' in app.metrics.render().decode()
+    app.close()
