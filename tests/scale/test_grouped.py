@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from bot.ingest.grouped import GroupPoller
 from bot.ingest.ingestor import Ingestor
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline
 from storage.db import Database
+from tests.scale.conftest import reset, stored_uris
 from tests.scale.memory import MemoryServer, ServerGroup
 
 TAGS = ("a", "b", "c", "d", "e", "f")
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = Database(f"sqlite:///{Path(tmp_path_factory.mktemp('groups')) / 'groups.db'}")
-    yield db
-    db.close()
-
-
-def _reset(db: Database) -> None:
-    with db.engine.begin() as conn:
-        for table in ("mentions", "post_tags", "post_sources", "posts", "poll_cursors", "source_health"):
-            conn.execute(text(f"DELETE FROM {table}"))
-
-
-def _stored(db: Database) -> list[str]:
-    with db.engine.connect() as conn:
-        return [row.uri for row in conn.execute(text("SELECT uri FROM posts"))]
 
 
 def _poller(db: Database) -> GroupPoller:
@@ -45,7 +24,7 @@ def _poller(db: Database) -> GroupPoller:
 
 
 def test_a_quiet_group_of_five_tags_costs_one_request_per_poll(database: Database) -> None:
-    _reset(database)
+    reset(database)
     server = MemoryServer()
     for tag in TAGS[:5]:
         server.add((tag,))
@@ -60,7 +39,7 @@ def test_a_quiet_group_of_five_tags_costs_one_request_per_poll(database: Databas
 
 
 def test_new_posts_of_every_member_are_stored_from_the_one_merged_page(database: Database) -> None:
-    _reset(database)
+    reset(database)
     server = MemoryServer()
     for tag in TAGS[:5]:
         server.add((tag,))
@@ -72,12 +51,12 @@ def test_new_posts_of_every_member_are_stored_from_the_one_merged_page(database:
     results = asyncio.run(_poller(database).poll(group, backfill=timedelta(days=1)))
 
     assert server.requests - before == 1
-    assert fresh <= set(_stored(database))
+    assert fresh <= set(stored_uris(database))
     assert [r.new for r in results] == [1, 1, 2, 1, 1]
 
 
 def test_a_member_with_more_new_posts_than_the_page_holds_is_read_on_its_own(database: Database) -> None:
-    _reset(database)
+    reset(database)
     server = MemoryServer(page_size=5)
     for tag in TAGS[:3]:
         server.add((tag,))
@@ -87,11 +66,11 @@ def test_a_member_with_more_new_posts_than_the_page_holds_is_read_on_its_own(dat
 
     asyncio.run(_poller(database).poll(group, backfill=timedelta(days=1)))
 
-    assert burst <= set(_stored(database))
+    assert burst <= set(stored_uris(database))
 
 
 def test_a_member_whose_cursor_is_further_back_keeps_every_post_after_it(database: Database) -> None:
-    _reset(database)
+    reset(database)
     server = MemoryServer()
     server.add(("a",))
     server.add(("b",))
@@ -105,7 +84,7 @@ def test_a_member_whose_cursor_is_further_back_keeps_every_post_after_it(databas
 
     asyncio.run(_poller(database).poll(together, backfill=timedelta(days=1)))
 
-    assert {late_for_a, newest} <= set(_stored(database))
+    assert {late_for_a, newest} <= set(stored_uris(database))
 
 
 Round = tuple[list[tuple[str, ...]], list[int], int]
@@ -133,7 +112,7 @@ GROUPINGS = [
 def test_no_post_is_missed_however_posts_arrive_and_tags_move_between_groups(
     database: Database, history: list[Round], page_size: int
 ) -> None:
-    _reset(database)
+    reset(database)
     server = MemoryServer(page_size=page_size)
     published = {server.add((tag,)) for tag in TAGS}
     deleted: set[str] = set()
@@ -154,6 +133,6 @@ def test_no_post_is_missed_however_posts_arrive_and_tags_move_between_groups(
                 await _poller(database).poll(ServerGroup(server, tuple(tags)), backfill=timedelta(days=1))
 
     asyncio.run(run())
-    uris = _stored(database)
+    uris = stored_uris(database)
     assert len(uris) == len(set(uris))
     assert published - deleted <= set(uris)

@@ -8,11 +8,8 @@ poll every post that was never deleted is stored, exactly once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -21,6 +18,7 @@ from bot.ingest.ingestor import Ingestor
 from bot.ingest.matching import BrandMatcher
 from bot.ingest.pipeline import Pipeline
 from storage.db import Database
+from tests.scale.conftest import reset
 from tests.scale.memory import MemoryTimeline
 
 Step = tuple[int, list[int], int, int]
@@ -38,25 +36,12 @@ steps = st.lists(
 )
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = Database(f"sqlite:///{Path(tmp_path_factory.mktemp('gaps')) / 'gaps.db'}")
-    yield db
-    db.close()
-
-
-def _reset(db: Database) -> None:
-    with db.engine.begin() as conn:
-        for table in ("mentions", "post_tags", "post_sources", "posts", "poll_cursors", "source_health"):
-            conn.execute(text(f"DELETE FROM {table}"))
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=steps, initial=st.integers(min_value=0, max_value=9), page_size=st.sampled_from([3, 5, 40]))
 def test_every_post_never_deleted_is_stored_once_whatever_the_history(
     database: Database, history: list[Step], initial: int, page_size: int
 ) -> None:
-    _reset(database)
+    reset(database)
     timeline = MemoryTimeline(page_size=page_size)
     published = set(timeline.add(initial))
     deleted: set[str] = set()
@@ -84,7 +69,7 @@ def test_every_post_never_deleted_is_stored_once_whatever_the_history(
 
 
 def test_an_idle_poll_is_one_request_and_not_a_paging_one(database: Database) -> None:
-    _reset(database)
+    reset(database)
     timeline = MemoryTimeline()
     timeline.add(5)
     ingestor = Ingestor(database, Pipeline(BrandMatcher([]), None))
@@ -98,7 +83,7 @@ def test_an_idle_poll_is_one_request_and_not_a_paging_one(database: Database) ->
 
 
 def test_new_posts_within_the_newest_page_cost_no_paging_request(database: Database) -> None:
-    _reset(database)
+    reset(database)
     timeline = MemoryTimeline()
     timeline.add(60)
     ingestor = Ingestor(database, Pipeline(BrandMatcher([]), None))
@@ -115,7 +100,7 @@ def test_new_posts_within_the_newest_page_cost_no_paging_request(database: Datab
 def test_more_new_posts_than_a_page_are_read_forward_from_the_cursor_without_a_trailing_empty_page(
     database: Database,
 ) -> None:
-    _reset(database)
+    reset(database)
     timeline = MemoryTimeline()
     timeline.add(3)
     ingestor = Ingestor(database, Pipeline(BrandMatcher([]), None))
