@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Analyser"]
 
-_NO_LEXICON = "xx"
-"""Lexicon key for text in no known language: emoji, emoticons and international slang only."""
-
 
 def _fold(name: str) -> str:
     return "".join(name.casefold().lstrip("#@").split())
@@ -63,7 +60,7 @@ class Analyser:
         self._failures = failures or FailureLog(log)
         """Where a failure is reported (logged once per kind, then counted): the post still gets an answer."""
         self._detector = lang_rules.LanguageDetector(self.languages, self._failures)
-        self._lexicons = {code: lexicons.load(code) for code in (*self.languages, _NO_LEXICON)}
+        self._lexicons = lexicons.Lexicons(self.languages)
         self._topics = TopicMatcher(topics)
         self._model = model if model is not None else LinearModel.load()
         self._tags: frozenset[str] = frozenset()
@@ -131,14 +128,6 @@ class Analyser:
                 out.append(replace(analysis, sentiment=label, sentiment_score=score, sentiment_confidence=confidence))
         return out
 
-    def _lexicon(self, code: str | None) -> lexicons.Lexicon:
-        if code is None:
-            return self._lexicons[_NO_LEXICON]
-        found = self._lexicons.get(code)
-        if found is None:
-            found = lexicons.load(code if code in lexicons.LEXICON_LANGUAGES else _NO_LEXICON)
-        return found
-
     def _analyse(self, raw: str, declared: str | None, brands: Sequence[str]) -> Analysis:
         text = clean(raw)
         tokens = tokenise(text)
@@ -147,7 +136,7 @@ class Analyser:
         if brands:
             names = names.union(*(_name_keys(b) for b in brands))
         kept = features.selected(tokens, self._tags, names)
-        idx, val = features.extract(kept, language, self._lexicon(language), "http" in text or "www." in text)
+        idx, val = features.extract(kept, language, self._lexicons.of(language), "http" in text or "www." in text)
         sentiment, score, s_conf, cx, c_conf = self._model.decide(idx, val)
         return Analysis(
             language=language,

@@ -832,3 +832,23 @@ def load(language: str) -> Lexicon:
         contrast=CONTRAST.get(language, frozenset()),
         phrase_starts=frozenset(k.split(" ", 1)[0] for k in valence if " " in k),
     )
+
+
+NO_LANGUAGE = "xx"
+"""Lexicon key for text in no known language: emoji, emoticons and international slang only."""
+
+
+class Lexicons:
+    """The lexicons of the configured languages, loaded up front, and what any other language gets."""
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        self._loaded = {code: load(code) for code in (*languages, NO_LANGUAGE)}
+
+    def of(self, code: str | None) -> Lexicon:
+        """The lexicon for a language code: its own where there is one, else the shared emoji and slang list."""
+        if code is None:
+            return self._loaded[NO_LANGUAGE]
+        found = self._loaded.get(code)
+        if found is None:
+            found = load(code if code in LEXICON_LANGUAGES else NO_LANGUAGE)
+        return found

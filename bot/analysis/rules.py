@@ -22,9 +22,6 @@ from bot.model import Analysis, CxType, Post, SentimentLabel
 
 __all__ = ["RuleAnalyser"]
 
-_NO_LEXICON = "xx"
-"""Lexicon key for text in no known language: emoji, emoticons and international slang only."""
-
 
 @dataclass(slots=True)
 class _Sentence:
@@ -63,7 +60,7 @@ class RuleAnalyser:
     def __init__(self, config: AnalysisConfig, topics: Sequence[TopicConfig] = ()) -> None:
         self.languages = tuple(config.languages)
         self._detector = lang_rules.LanguageDetector(self.languages)
-        self._lexicons = {code: lexicons.load(code) for code in (*self.languages, _NO_LEXICON)}
+        self._lexicons = lexicons.Lexicons(self.languages)
         self._topics = TopicMatcher(topics)
         # Build lingua now: construction may take a moment, the first post should not.
         self._detector.warm_up()
@@ -83,19 +80,11 @@ class RuleAnalyser:
         except Exception:  # the pipeline must keep going whatever a post contains; see the property tests
             return Analysis(language=declared, sentiment="neutral", sentiment_score=0.0, cx="other")
 
-    def _lexicon(self, code: str | None) -> lexicons.Lexicon:
-        if code is None:
-            return self._lexicons[_NO_LEXICON]
-        found = self._lexicons.get(code)
-        if found is None:
-            found = lexicons.load(code if code in lexicons.LEXICON_LANGUAGES else _NO_LEXICON)
-        return found
-
     def _analyse(self, raw: str, declared: str | None, brands: Sequence[str]) -> Analysis:
         text = clean(raw)
         tokens = tokenise(text)
         language = declared or self._detector.detect(text, [t.norm for t in tokens if t.kind == "word"])
-        post_lexicon = self._lexicon(language)
+        post_lexicon = self._lexicons.of(language)
         sarcastic = senti.has_sarcasm_marker(tokens)
         cue_lang = language if language in cx_rules.COMPLAINT_STRONG else None
         if not sarcastic and senti.has_ironic_opener(tokens):
@@ -109,7 +98,7 @@ class RuleAnalyser:
             # Mixed-language posts: a sentence whose function words clearly belong to another configured language
             # is scored with that language's lexicon.
             own = lang_rules.vote([t.norm for t in sentence if t.kind == "word"], self.languages)
-            lexicon = self._lexicon(own) if own and own != language else post_lexicon
+            lexicon = self._lexicons.of(own) if own and own != language else post_lexicon
             english_seen = english_seen or own == "en"
             valence = senti.sentence_valence(sentence, lexicon, sarcastic)
             parts.append(_Sentence(sentence, " ".join([t.norm for t in sentence]), valence))
