@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.config import Config, parse_config
@@ -56,3 +56,19 @@ def stored(app: Application, sql: str, **params: Any) -> list[Any]:
 
     with app.db.engine.connect() as conn:
         return list(conn.execute(text(sql), params))
+
+
+PATIENCE = 60.0
+"""Only a bound against hanging forever: every wait for the daemon ends as soon as what it waits for has happened."""
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait until `condition()` holds; the daemon's effects are rows in the database, and nothing signals them."""
+
+    async def wait() -> None:
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(wait(), PATIENCE)

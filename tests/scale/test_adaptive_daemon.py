@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -11,11 +10,8 @@ import pytest
 
 from bot.config import Config
 from bot.daemon.app import Application
-from tests.ingest.helpers import make_config, stored
+from tests.ingest.helpers import PATIENCE, make_config, stored, until
 from tests.scale.anyshim import any_shim
-
-PATIENCE = 60.0
-"""Only a bound against hanging forever: every wait below ends as soon as what it waits for has happened."""
 
 TAGS = ["koffie", "thee", "cacao", "chai", "mate", "rooibos"]
 
@@ -26,17 +22,6 @@ def adaptive(config: Config) -> Config:
         "strategy": "adaptive", "min_interval": timedelta(seconds=0.2), "max_latency": timedelta(seconds=1),
     })
     return config.model_copy(update={"schedule": schedule})
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    async def wait() -> None:
-        # The daemon's effects are rows in the database; nothing signals them, so look again shortly.
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(wait(), PATIENCE)
 
 
 @pytest.mark.slow

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.config import Config
 from bot.daemon.app import Application
+from tests.ingest.helpers import PATIENCE, until
 from tests.watch.helpers import config_of, merkwacht, write_config
-
-PATIENCE = 60.0
-"""Only a bound against hanging forever: every wait below ends as soon as what it waits for has happened."""
 
 
 def daemon_config(path: Path) -> Config:
@@ -22,17 +19,6 @@ def daemon_config(path: Path) -> Config:
     ops = config.ops.model_copy(update={"http_enabled": False})
     schedule = config.schedule.model_copy(update={"poll_interval": timedelta(seconds=0.5)})
     return config.model_copy(update={"ops": ops, "schedule": schedule})
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    async def wait() -> None:
-        # The daemon's effects are rows in the database; nothing signals them, so look again shortly.
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(wait(), PATIENCE)
 
 
 def texts(app: Application) -> set[str]:
