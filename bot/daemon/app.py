@@ -143,11 +143,10 @@ class Application:
         self._in_flight: set[asyncio.Task[Any]] = set()
         """Polls running now, so a shutdown can wait for their transactions."""
         self.watches = LiveWatchList(self.db, config)
-        self._matcher_brands = list(config.brands)
         self._selectors: tuple[tuple[BrandConfig, ...], tuple[str, ...]] = (
             tuple(config.brands), tuple(config.own_hashtags())
         )
-        """The brands and hashtags the analyser was last told select posts."""
+        """The brands and hashtags that select posts, as the matcher and the analyser were last built or told."""
         self.watch_refresh = watch_refresh
         """Seconds between looks for run-time watch changes (`watch add/remove` from the CLI or Discord)."""
         hide_secrets([*(i.token() for i in config.mastodon.instances), config.discord.token()])
@@ -218,10 +217,9 @@ class Application:
 
     def _use(self, watchlist: EffectiveWatchList) -> EffectiveWatchList:
         config = watchlist.config
-        if config.brands != self._matcher_brands:
-            self.pipeline.matcher = BrandMatcher(config.brands)
-            self._matcher_brands = list(config.brands)
         selectors = (tuple(config.brands), tuple(config.own_hashtags()))
+        if selectors[0] != self._selectors[0]:
+            self.pipeline.matcher = BrandMatcher(config.brands)
         if selectors != self._selectors:
             # What selects a post carries no sentiment: the analyser follows run-time brands and hashtags too.
             select = getattr(self.pipeline.analyser, "select", None)
