@@ -11,6 +11,9 @@ a sparse vector given as `(indices, values)`:
   boosters, caps and elongation), the complaint / question / suggestion / praise cue patterns, irony markers,
   question form, `!`, emoji, links, and the lexicon score crossed with the language.
 
+Besides these, `vector_words` lists the post's words for the multilingual word vectors (`bot.analysis.wordvectors`),
+which the model reads as the mean of its words' vectors.
+
 Hashing is a rolling polynomial over code points mixed by a Fibonacci multiplier, in uint64 numpy arithmetic (it
 wraps, identically on every platform); words are hashed with CRC-32. Nothing depends on Python's randomised `hash`.
 """
@@ -77,6 +80,7 @@ def slot(name: str) -> int:
     """The feature index of a dense feature."""
     return _SLOT[name]
 
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1_000_003)
 _SHIFT = np.uint64(64 - HASH_BITS)
@@ -114,6 +118,20 @@ def _surface(token: Token) -> str | None:
 
 
 _USER = Token("@user", "mention")
+_VECTOR_KINDS = frozenset({"word", "emoji", "emoticon"})
+
+
+def vector_words(tokens: Sequence[Token]) -> npt.NDArray[np.uint32]:
+    """CRC-32 of each word, hashtag (without `#`), emoji and emoticon of a post, in order: the keys of the word
+    vectors. Elongated words (`suuuper`) have none: the encoder reads them as other words (`suuper` lies nowhere near
+    `super`), and their stress and meaning are carried by the lexicon, which squeezes them, and the `elongated` cue.
+    Brand names are `@user` by now (see `selected`), so they have none either."""
+    return np.array([_word_hash(t.norm) for t in tokens if t.kind in _VECTOR_KINDS and not t.elongated], np.uint32)
+
+
+def vector_spellings(tokens: Sequence[Token]) -> list[str]:
+    """The words `vector_words` looks up, as text (for building the vocabulary)."""
+    return [t.norm for t in tokens if t.kind in _VECTOR_KINDS and not t.elongated]
 
 
 def selected(tokens: Sequence[Token], tags: Collection[str], names: Collection[str]) -> list[Token]:

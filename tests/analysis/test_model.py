@@ -11,7 +11,7 @@ import pytest
 from bot.analysis import Analyser, features, lexicons
 from bot.analysis.linear import MODEL_DIR, LinearModel
 from bot.analysis.text import clean, tokenise
-from bot.analysis.train import prepare, split_of
+from bot.analysis.train import Example, prepare, split_of, word_matrix
 from bot.config import AnalysisConfig, BrandConfig
 
 
@@ -35,6 +35,26 @@ def test_training_and_use_read_the_same_features(analyser: Analyser) -> None:
     tokens = tokenise(clean(text))
     idx2, val2 = features.extract(tokens, "en", lexicons.load("en"), True)
     assert _checksum(idx, val) == _checksum(idx2, val2)
+
+
+def test_training_and_use_read_the_same_words() -> None:
+    # Training averages word vectors through a sparse matrix; use averages the folded per-word scores. Same words,
+    # same mean, so the shipped scores mean what training meant.
+    model = LinearModel.load()
+    text = "Pésimo servicio, el paquete llegó roto 😡 #fail @acme"
+    example = Example(text, "es", "x", None, None, "test", ("acme",))
+    trained = np.asarray(word_matrix([example], model.words.keys) @ model.words.scores)[0]
+    names = {"acme"}
+    used = model.words.mean(features.vector_words(features.selected(tokenise(clean(text)), (), names)))
+    assert used is not None
+    assert np.allclose(trained, used, atol=1e-5)
+
+
+def test_a_post_without_known_words_gets_no_word_part() -> None:
+    model = LinearModel.load()
+    assert len(model.words) > 50_000
+    assert model.words.mean(features.vector_words(tokenise("qqqzzzx xyzzyq"))) is None
+    assert model.words.mean(np.zeros(0, dtype=np.uint32)) is None
 
 
 def test_split_is_fixed() -> None:
