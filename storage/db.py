@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -122,9 +122,29 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+MIGRATION_LOCK = 7_302_146_002
+"""The PostgreSQL advisory lock a migration holds, so processes starting together on one database migrate one at a
+time. Not `bot.worker.app.START_LOCK`: a starting worker holds that one on another connection while it migrates."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to `revision`."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply every migration up to `revision`; on PostgreSQL one process at a time.
+
+    Two processes starting at once on one database (two daemons, a daemon and a worker, a daemon and `merkwacht db
+    upgrade`) would both find the schema behind and run the same migrations, and one would fail on a table the other
+    just made. On PostgreSQL the migrations run in one transaction that first takes an advisory lock: the second
+    process waits for the first to commit, and only then reads alembic_version, at head.
+    """
+    config = alembic_config(engine)
+    if engine.dialect.name != "postgresql":
+        command.upgrade(config, revision)
+        return
+    with engine.connect() as connection:
+        # Transaction-scoped: the commit, a rollback or a dropped connection releases it; nothing can leave it held.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
 
 
 def _require_existing(url: str) -> None:
