@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,10 +72,7 @@ def _until(condition: Callable[[], bool], what: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_two_processes_migrating_a_fresh_postgresql_database_at_once_both_start_and_it_is_at_head_once(
-    postgres_url: str,
-) -> None:
-    db_url = postgres_url
+def test_two_processes_migrating_a_fresh_database_at_once_both_start_and_it_is_at_head_once(db_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     paused, go, asking, results = context.Event(), context.Event(), context.Event(), context.Queue()
     first = context.Process(target=_migrate_pausing, args=(db_url, paused, go, results))
@@ -101,3 +100,33 @@ def test_two_processes_migrating_a_fresh_postgresql_database_at_once_both_start_
             process.join(PATIENCE)
             if process.is_alive():
                 process.kill()
+
+
+def test_opening_a_new_sqlite_file_while_another_process_holds_its_write_lock_waits_instead_of_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    path = tmp_path / "merkwacht.db"
+    other = sqlite3.connect(path, isolation_level=None)  # another process, still in the file's first transaction
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE its_own (x)")
+    waits: list[float] = []
+
+    def other_commits(seconds: float) -> None:
+        # SQLite refuses the switch to WAL at once while the lock is held, whatever the busy timeout says; Merkwacht
+        # waits and asks again, and meanwhile the other process finishes.
+        waits.append(seconds)
+        if other.in_transaction:
+            other.execute("COMMIT")
+
+    monkeypatch.setattr(storage.db, "sleep", other_commits)
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
+        assert waits, "the lock was held when Merkwacht opened the file"
+    finally:
+        database.close()
+        other.close()
