@@ -27,8 +27,18 @@ ODD_IDS = st.one_of(
     st.integers(min_value=MAX_SNOWFLAKE + 1),
     st.lists(st.integers(), max_size=2),
 )
-MESSAGE_KEYS = ["id", "type", "content", "author", "member", "mentions", "edited_timestamp", "message_reference",
-                "webhook_id", "embeds"]
+MESSAGE_KEYS = [
+    "id",
+    "type",
+    "content",
+    "author",
+    "member",
+    "mentions",
+    "edited_timestamp",
+    "message_reference",
+    "webhook_id",
+    "embeds",
+]
 
 
 def channel() -> DiscordChannelTimeline:
@@ -72,8 +82,14 @@ def test_an_odd_id_is_rejected_with_the_channel_reason_and_the_neighbours_become
     odd: dict[str, Any] = {"type": 0, "content": "Acme odd", "author": author}
     if odd_id is not None:
         odd["id"] = odd_id
-    page = channel()._to_page([{"id": newer, "type": 0, "content": "Acme new", "author": author}, odd,
-                               {"id": older, "type": 0, "content": "Acme old", "author": author}], own_id=None)
+    page = channel()._to_page(
+        [
+            {"id": newer, "type": 0, "content": "Acme new", "author": author},
+            odd,
+            {"id": older, "type": 0, "content": "Acme old", "author": author},
+        ],
+        own_id=None,
+    )
 
     assert [p.remote_id for p in page.posts] == [newer, older]
     assert (page.newest_id, page.oldest_id) == (newer, older)
