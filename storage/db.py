@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -78,11 +80,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _journal_mode_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     # SQLite caches 2 MiB by default; the unique-uri and mention indexes of a busy year outgrow that quickly.
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
+
+
+def _journal_mode_wal(cursor: Any) -> None:
+    # Switching the journal mode ignores the busy timeout: a process opening a new database file while another one
+    # holds its write lock (migrating it, say) got "database is locked" at once. The mode is kept in the file, so it is
+    # read first (reading waits as usual), and the switch is retried for as long as the busy timeout would wait.
+    deadline = monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return  # done, or a database that has no WAL (":memory:" stays "memory")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or monotonic() > deadline:
+                raise
+            sleep(0.05)
 
 
 def make_engine(url: str) -> Engine:
@@ -122,9 +139,57 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+MIGRATION_LOCK = 7_302_146_002
+"""The PostgreSQL advisory lock a migration holds, so processes starting together on one database migrate one at a
+time. Not `bot.worker.app.START_LOCK`: a starting worker holds that one on another connection while it migrates."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to `revision`."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply every migration up to `revision`, one process at a time.
+
+    Two processes starting at once on one database (two daemons, a daemon and a worker, a daemon and `merkwacht db
+    upgrade`) would both find the schema behind and run the same migrations, and one would fail on a table the other
+    just made. So the migrations run in one transaction that first takes the database's write lock: the second
+    process waits for the first to commit, and only then reads alembic_version, at head.
+    """
+    config = alembic_config(engine)
+    if engine.dialect.name == "sqlite":
+        _upgrade_sqlite(engine, config, revision)
+        return
+    if engine.dialect.name != "postgresql":  # refused by Database; nothing to lock with
+        command.upgrade(config, revision)
+        return
+    with engine.connect() as connection:
+        # Transaction-scoped: the commit, a rollback or a dropped connection releases it; nothing can leave it held.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+def _upgrade_sqlite(engine: Engine, config: AlembicConfig, revision: str) -> None:
+    # SQLite serialises writers, but only per transaction, and Alembic runs SQLite's DDL outside one (Python's sqlite3
+    # opens transactions only for INSERT/UPDATE/DELETE): two processes used to interleave their CREATE TABLEs and one
+    # failed. BEGIN IMMEDIATE takes the write lock up front, so a second process waits (up to the busy timeout) and
+    # then sees the first one's schema. sqlite3's own transaction handling is off meanwhile, or it would commit and
+    # begin around our statements; it is put back before the connection returns to the pool.
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        if not isinstance(driver, sqlite3.Connection):  # another SQLite driver: its own transaction rules
+            command.upgrade(config, revision)
+            return
+        isolation = driver.isolation_level
+        driver.isolation_level = None
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            driver.isolation_level = isolation
 
 
 def _require_existing(url: str) -> None:

@@ -2,7 +2,8 @@
 
 It answers `GET /users/@me`, `GET /oauth2/applications/@me`, `GET /channels/{id}` and `GET/POST
 /channels/{id}/messages`; serves 429s as Discord does (JSON `retry_after` and a `Via` header, or discord.py takes it
-for a Cloudflare ban) and 5xx on request; honours `nonce` + `enforce_nonce`; and checks every posted body against
+for a Cloudflare ban) and 5xx on request, and, on request, messages whose id is no snowflake (as a broken or hostile
+server might); honours `nonce` + `enforce_nonce`; and checks every posted body against
 Discord's OpenAPI `MessageCreateRequest` schema plus the documented limits the schema leaves out (content 2000,
 6000 characters of embed text), answering 400 like Discord when a body breaks them. The tests and `merkwacht demo`
 run it on 127.0.0.1.
@@ -29,6 +30,9 @@ API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 MESSAGE_CONTENT = 1 << 18
 MESSAGE_CONTENT_LIMITED = 1 << 19
+_POSITION = "x-fake-position"
+"""Where a message served with an odd id sits in its channel's history (the snowflake it would have had); never
+served."""
 DEFAULT_OPENAPI = Path(__file__).with_name("discord_message_create.json")
 """`MessageCreateRequest` and what it references, extracted unchanged from Discord's OpenAPI description (MIT) and
 shipped with the package so the demo validates offline; `MERKWACHT_DISCORD_OPENAPI` may name the full description."""
@@ -47,6 +51,15 @@ def load_message_schema(path: Path | None = None) -> dict[str, Any] | None:
         return None
     spec = json.loads(path.read_text(encoding="utf-8"))
     return {"$ref": "#/components/schemas/MessageCreateRequest", "components": spec["components"]}
+
+
+def _position(message: dict[str, Any]) -> int:
+    return int(message[_POSITION] if _POSITION in message else message["id"])
+
+
+def _author_id(message: dict[str, Any]) -> Any:
+    author = message.get("author")
+    return author.get("id") if isinstance(author, dict) else None
 
 
 def _embed_text(embed: dict[str, Any]) -> int:
@@ -163,7 +176,20 @@ class FakeDiscord:
                                                    "discriminator": "0", "avatar": None, "bot": bot},
                                 when=when, message_type=message_type)
         channel.messages.append(message)
-        channel.messages.sort(key=lambda m: int(m["id"]))
+        channel.messages.sort(key=_position)
+        return message
+
+    def add_message_with_odd_id(self, channel_id: int, content: str, odd_id: Any = None, *,
+                                when: datetime | None = None) -> dict[str, Any]:
+        """A user's message served with `odd_id` (any JSON value) as its id, or with no `id` at all when it is None.
+
+        Real Discord never does this; a broken proxy or a hostile fake might. The message keeps the place in the
+        history that the snowflake it would have had gives it.
+        """
+        message = self.add_message(channel_id, content, when=when)
+        message[_POSITION] = int(message.pop("id"))
+        if odd_id is not None:
+            message["id"] = odd_id
         return message
 
     def fail(self, method: str, path_part: str, status: int, *, times: int = 1, retry_after: float = 0.0,
@@ -249,7 +275,7 @@ class FakeDiscord:
         channel = self._lookup(request)
         if isinstance(channel, web.Response):
             return channel
-        last = channel.messages[-1]["id"] if channel.messages else None
+        last = channel.messages[-1].get("id") if channel.messages else None
         return _json({"id": str(channel.id), "type": 0, "guild_id": str(channel.guild_id), "name": channel.name,
                       "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
                       "rate_limit_per_user": 0, "last_message_id": last, "flags": 0})
@@ -262,15 +288,17 @@ class FakeDiscord:
         messages = channel.messages
         if "after" in request.query:
             after = int(request.query["after"])
-            page = [m for m in messages if int(m["id"]) > after][:limit]
+            page = [m for m in messages if _position(m) > after][:limit]
         else:
             before = int(request.query["before"]) if "before" in request.query else None
-            page = [m for m in messages if before is None or int(m["id"]) < before][-limit:]
+            page = [m for m in messages if before is None or _position(m) < before][-limit:]
         # Discord answers newest first whichever way it pages.
         return _json([self._as_read(m) for m in reversed(page)])
 
     def _as_read(self, message: dict[str, Any]) -> dict[str, Any]:
-        if self.message_content or message["author"]["id"] == self.bot["id"]:
+        if _POSITION in message:
+            message = {k: v for k, v in message.items() if k != _POSITION}
+        if self.message_content or _author_id(message) == self.bot["id"]:
             return message
         mentioned = any(u.get("id") == self.bot["id"] for u in message.get("mentions") or [])
         return message if mentioned else {**message, "content": "", "embeds": [], "attachments": []}
@@ -299,7 +327,7 @@ class FakeDiscord:
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
         if body.get("enforce_nonce") and body.get("nonce") is not None:
             for earlier in channel.messages:
-                if earlier.get("nonce") == body["nonce"] and earlier["author"]["id"] == self.bot["id"]:
+                if earlier.get("nonce") == body["nonce"] and _author_id(earlier) == self.bot["id"]:
                     return _json(earlier)
         message = self._message(channel, body.get("content") or "", self.bot, embeds=body.get("embeds") or [],
                                 nonce=body.get("nonce"),
@@ -314,7 +342,7 @@ class FakeDiscord:
         channel = self._lookup(request, write=True)
         if isinstance(channel, web.Response):
             return channel
-        message = next((m for m in channel.messages if m["id"] == request.match_info["message_id"]), None)
+        message = next((m for m in channel.messages if m.get("id") == request.match_info["message_id"]), None)
         if message is None:
             return _json({"message": "Unknown Message", "code": 10008}, 404)
         if message["author"]["id"] != self.bot["id"]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -120,13 +120,13 @@ class Ingestor:
                 read_head = True
                 page = await timeline.older(None)
                 result.pages += 1
-                done = _reaches(page, cutoff)
+                done = _reaches(page, cutoff) or _stuck(timeline, page)
                 cursor = Cursor(newest_id=page.newest_id, backfill_before=page.oldest_id, backfill_done=done)
                 await self._add(timeline, batch, page, cutoff, cursor, result, progress)
             while not cursor.backfill_done and result.pages < self.max_pages:
                 page = await timeline.older(cursor.backfill_before)
                 result.pages += 1
-                done = _reaches(page, cutoff)
+                done = _reaches(page, cutoff) or _stuck(timeline, page)
                 cursor = Cursor(cursor.newest_id, page.oldest_id or cursor.backfill_before, done)
                 await self._add(timeline, batch, page, cutoff, cursor, result, progress)
             if getattr(timeline, "head_first", False):
@@ -140,13 +140,15 @@ class Ingestor:
                     if page.raw_count == 0:
                         break
                     advanced = page.newest_id is not None and page.newest_id != cursor.newest_id
-                    cursor = Cursor(page.newest_id if advanced else cursor.newest_id, cursor.backfill_before,
-                                    cursor.backfill_done)
-                    await self._add(timeline, batch, page, None, cursor, result, progress)
                     if not advanced:
                         # A page that does not move the cursor (its items had no usable id) would be read again at
-                        # once, up to max_pages times: stop here; the next poll asks again.
+                        # once, up to max_pages times: stop here; the next poll asks again. Its rejected items are
+                        # recorded when a page moves the cursor past them, not at every poll until then (the newest
+                        # page was often read already in this poll, and they were recorded with it).
+                        await self._add(timeline, batch, replace(page, rejected=[]), None, cursor, result, progress)
                         break
+                    cursor = Cursor(page.newest_id, cursor.backfill_before, cursor.backfill_done)
+                    await self._add(timeline, batch, page, None, cursor, result, progress)
         except SourceError:
             # The pages read before the failure are good: keep them (and their cursor) before reporting it.
             await self._store(timeline, batch, result, progress)
@@ -367,6 +369,15 @@ def _only(page: Page, ids: set[str]) -> Page:
         post_ids=tuple(page.post_ids[i] for i in keep),
         rejected=[r for r in page.rejected if r.remote_id in ids],
     )
+
+
+def _stuck(timeline: Timeline, page: Page) -> bool:
+    # Items but not one usable id (a broken or hostile server): there is nothing to read on from, and asking again
+    # would bring the same page (and its rejected items) up to max_pages times, so the backfill ends here.
+    if page.raw_count and page.oldest_id is None:
+        log.warning("%s: backfill stopped at a page of %d item(s) without a usable id", timeline.id, page.raw_count)
+        return True
+    return False
 
 
 def _reaches(page: Page, cutoff: datetime) -> bool:

@@ -191,8 +191,13 @@ async def follow_channel_deletions(
     for _ in range(max_pages):
         page = await timeline.newer(cursor)
         present.update(p.remote_id for p in page.posts)
-        if page.raw_count == 0 or page.newest_id is None:
+        if page.raw_count == 0 or (page.newest_id is None and page.ends):
             break
+        if page.newest_id is None:
+            # A full page without one usable id (a broken server) cannot be read on from: judging the window on what
+            # was read so far would take every later message for deleted.
+            log.info("%s: a history page without a usable id; deletions not checked", timeline.id)
+            return 0
         cursor = page.newest_id
     else:
         log.info("%s has more than %d pages in the refresh window: deletions not checked", timeline.id, max_pages)

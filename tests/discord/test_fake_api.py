@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from discord.http import Route
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.config import BrandConfig, Config
 from bot.demo.discord_fake import BodyValidator, FakeDiscord
@@ -23,7 +24,7 @@ from bot.ingest.pipeline import Pipeline
 from bot.ops.backoff import BackoffPolicy
 from bot.sources.discord import DiscordChannelTimeline
 from storage.db import Database
-from storage.models import PostRow
+from storage.models import PollCursorRow, PostRow, SkippedPostRow
 from tests.digest.seeding import post, store
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -233,3 +234,143 @@ async def test_a_message_deleted_in_a_watched_channel_is_removed_inside_the_refr
     assert removed == 1
     assert texts == ["acme from last week", "acme still here"], "outside the window a deletion is not looked for"
     assert kept["id"] != doomed["id"]
+
+
+def cursor_of(db: Database) -> str | None:
+    with db.transaction() as session:
+        return session.scalar(select(PollCursorRow.newest_id).where(PollCursorRow.scope == str(WATCHED)))
+
+
+def skipped(db: Database) -> list[tuple[str, str]]:
+    with db.transaction() as session:
+        return [(r.remote_id, r.reason) for r in session.scalars(select(SkippedPostRow).order_by(SkippedPostRow.id))]
+
+
+async def test_messages_whose_id_is_no_snowflake_are_skipped_by_name_and_the_rest_of_the_page_is_stored(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=6)
+    fake.add_message(WATCHED, "acme one", when=start)
+    fake.add_message_with_odd_id(WATCHED, "acme with a word for an id", "abc", when=start + timedelta(hours=1))
+    fake.add_message_with_odd_id(WATCHED, "acme with a negative id", "-42", when=start + timedelta(hours=2))
+    fake.add_message_with_odd_id(WATCHED, "acme with Arabic-Indic digits", "١٢٣", when=start + timedelta(hours=3))
+    newest_good = fake.add_message(WATCHED, "acme two", when=start + timedelta(hours=4))
+    fake.add_message_with_odd_id(WATCHED, "acme without an id", None, when=start + timedelta(hours=5))
+    timeline = DiscordChannelTimeline(connection, WATCHED)
+
+    with caplog.at_level(logging.WARNING):
+        result = await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+
+    assert result.ok and (result.new, result.skipped) == (2, 4)
+    with sqlite_db.transaction() as session:
+        assert sorted(session.scalars(select(PostRow.text))) == ["acme one", "acme two"]
+    assert sorted(skipped(sqlite_db)) == [
+        ("", "the message has no id"),
+        ("-42", "its id '-42' is not a Discord snowflake"),
+        ("abc", "its id 'abc' is not a Discord snowflake"),
+        ("١٢٣", "its id '١٢٣' is not a Discord snowflake"),
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"Discord channel {WATCHED} (#support)" in w and "'abc'" in w for w in warnings), warnings
+    assert cursor_of(sqlite_db) == newest_good["id"], "the cursor is the newest real snowflake, never an odd id"
+
+
+async def test_after_an_odd_id_at_the_head_of_a_channel_the_next_poll_reads_on_from_the_last_real_id(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    now = datetime.now(UTC)
+    good = fake.add_message(WATCHED, "acme before", when=now - timedelta(hours=2))
+    fake.add_message_with_odd_id(WATCHED, "acme odd", "not-a-number", when=now - timedelta(hours=1))
+    timeline = DiscordChannelTimeline(connection, WATCHED)
+    await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+    assert cursor_of(sqlite_db) == good["id"]
+
+    quiet = await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+    assert quiet.ok and (quiet.new, quiet.skipped) == (0, 0), "the odd message was recorded once, not at every poll"
+    assert cursor_of(sqlite_db) == good["id"]
+
+    later = fake.add_message(WATCHED, "acme after")
+    caught_up = await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+    assert caught_up.ok and caught_up.new == 1 and cursor_of(sqlite_db) == later["id"]
+    with sqlite_db.transaction() as session:
+        assert sorted(session.scalars(select(PostRow.text))) == ["acme after", "acme before"]
+
+
+async def test_a_channel_whose_only_message_has_an_odd_id_is_asked_once_per_poll_not_until_the_page_limit(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    fake.add_message_with_odd_id(WATCHED, "acme odd", {"nested": "object"})
+    result = await ingestor(sqlite_db).poll(DiscordChannelTimeline(connection, WATCHED), backfill=timedelta(1))
+
+    assert result.ok and (result.new, result.skipped) == (0, 1)
+    assert fake.requests.count(("GET", f"/api/v10/channels/{WATCHED}/messages")) == 1
+    assert cursor_of(sqlite_db) is None
+
+
+async def test_a_page_with_an_odd_id_that_fails_to_store_in_an_outage_is_read_again_whole(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.ingest.ingestor as ingestor_module
+
+    now = datetime.now(UTC)
+    fake.add_message(WATCHED, "acme one", when=now - timedelta(hours=3))
+    fake.add_message_with_odd_id(WATCHED, "acme odd", "abc", when=now - timedelta(hours=2))
+    fake.add_message(WATCHED, "acme two", when=now - timedelta(hours=1))
+    real = ingestor_module.store_posts
+
+    def database_down(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("INSERT ...", {}, Exception("server closed the connection unexpectedly"))
+
+    timeline = DiscordChannelTimeline(connection, WATCHED)
+    monkeypatch.setattr(ingestor_module, "store_posts", database_down)
+    failed = await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+    monkeypatch.setattr(ingestor_module, "store_posts", real)
+    recovered = await ingestor(sqlite_db).poll(timeline, backfill=timedelta(hours=24))
+
+    assert failed.error_kind == "internal"
+    assert recovered.ok and (recovered.new, recovered.skipped) == (2, 1)
+    assert skipped(sqlite_db) == [("abc", "its id 'abc' is not a Discord snowflake")], "recorded once, when stored"
+
+
+async def test_a_deleted_message_is_still_found_when_the_channels_newest_message_has_an_odd_id(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    from bot.ingest.refresh import follow_channel_deletions
+    from bot.sources.discord import time_snowflake
+
+    now = datetime.now(UTC)
+    fake.add_message(WATCHED, "acme kept", when=now - timedelta(hours=3))
+    doomed = fake.add_message(WATCHED, "acme regret", when=now - timedelta(hours=2))
+    fake.add_message_with_odd_id(WATCHED, "acme odd", "abc", when=now - timedelta(hours=1))
+    timeline = DiscordChannelTimeline(connection, WATCHED)
+    await ingestor(sqlite_db).poll(timeline, backfill=timedelta(days=1))
+    channel = fake.channels[WATCHED]
+    channel.messages = [m for m in channel.messages if m.get("id") != doomed["id"]]
+    since = now - timedelta(hours=48)
+
+    removed = await follow_channel_deletions(sqlite_db, timeline, str(time_snowflake(since)), since)
+
+    with sqlite_db.transaction() as session:
+        assert list(session.scalars(select(PostRow.text))) == ["acme kept"]
+    assert removed == 1
+
+
+async def test_a_full_history_page_of_odd_ids_leaves_the_deletion_check_undecided_rather_than_deleting(
+    fake: FakeDiscord, connection: DiscordConnection, sqlite_db: Database
+) -> None:
+    from bot.ingest.refresh import follow_channel_deletions
+    from bot.sources.discord import PAGE_SIZE, time_snowflake
+
+    now = datetime.now(UTC)
+    for i in range(PAGE_SIZE):
+        fake.add_message_with_odd_id(WATCHED, f"acme odd {i}", f"odd-{i}", when=now - timedelta(hours=3))
+    fake.add_message(WATCHED, "acme behind the odd page", when=now - timedelta(hours=1))
+    timeline = DiscordChannelTimeline(connection, WATCHED)
+    await ingestor(sqlite_db).poll(timeline, backfill=timedelta(days=1))
+    since = now - timedelta(hours=48)
+
+    removed = await follow_channel_deletions(sqlite_db, timeline, str(time_snowflake(since)), since)
+
+    with sqlite_db.transaction() as session:
+        assert list(session.scalars(select(PostRow.text))) == ["acme behind the odd page"]
+    assert removed == 0, "the message behind the unreadable page was never looked for, so it is not judged deleted"
