@@ -137,7 +137,8 @@ class Analyser:
             names = names.union(*(_name_keys(b) for b in brands))
         kept = features.selected(tokens, self._tags, names)
         idx, val = features.extract(kept, language, self._lexicons.of(language), "http" in text or "www." in text)
-        sentiment, score, s_conf, cx, c_conf = self._model.decide(idx, val, features.vector_words(kept))
+        words = features.vector_words(kept, self._model.words.has)
+        sentiment, score, s_conf, cx, c_conf = self._model.decide(idx, val, words)
         return Analysis(
             language=language,
             sentiment=sentiment,

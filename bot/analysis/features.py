@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +31,7 @@ import numpy.typing as npt
 from bot.analysis import cx as cx_rules
 from bot.analysis import lexicons
 from bot.analysis import sentiment as senti
-from bot.analysis.text import Token, sentences
+from bot.analysis.text import Token, sentences, squeeze
 
 HASH_BITS = 18
 HASHED = 1 << HASH_BITS
@@ -121,17 +121,28 @@ _USER = Token("@user", "mention")
 _VECTOR_KINDS = frozenset({"word", "emoji", "emoticon"})
 
 
-def vector_words(tokens: Sequence[Token]) -> npt.NDArray[np.uint32]:
+def vector_words(tokens: Sequence[Token], known: Callable[[int], bool] | None = None) -> npt.NDArray[np.uint32]:
     """CRC-32 of each word, hashtag (without `#`), emoji and emoticon of a post, in order: the keys of the word
-    vectors. Elongated words (`suuuper`) have none: the encoder reads them as other words (`suuper` lies nowhere near
-    `super`), and their stress and meaning are carried by the lexicon, which squeezes them, and the `elongated` cue.
-    Brand names are `@user` by now (see `selected`), so they have none either."""
-    return np.array([_word_hash(t.norm) for t in tokens if t.kind in _VECTOR_KINDS and not t.elongated], np.uint32)
+    vectors. An elongated word (`suuuper`, `gooood`) stands for the first of its squeezed spellings (`suuper`,
+    `super`; `good`, `god`) that is `known` (has a vector), and for none without `known`: the encoder reads the
+    stretched spelling as some other word. Brand names are `@user` by now (see `selected`), so they have none."""
+    keys: list[int] = []
+    for t in tokens:
+        if t.kind in _VECTOR_KINDS:
+            if not t.elongated:
+                keys.append(_word_hash(t.norm))
+            elif known is not None:
+                keys.extend(next(([h] for w in squeeze(t.norm) if known(h := _word_hash(w))), []))
+    return np.array(keys, dtype=np.uint32)
 
 
 def vector_spellings(tokens: Sequence[Token]) -> list[str]:
-    """The words `vector_words` looks up, as text (for building the vocabulary)."""
-    return [t.norm for t in tokens if t.kind in _VECTOR_KINDS and not t.elongated]
+    """The spellings `vector_words` may look up, as text (for building the vocabulary)."""
+    out: list[str] = []
+    for t in tokens:
+        if t.kind in _VECTOR_KINDS:
+            out.extend(squeeze(t.norm) if t.elongated else (t.norm,))
+    return out
 
 
 def selected(tokens: Sequence[Token], tags: Collection[str], names: Collection[str]) -> list[Token]:

@@ -25,6 +25,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import sys
 import time
 import zlib
@@ -222,15 +223,26 @@ def vector_vocabulary(examples: Sequence[Example]) -> list[str]:
     seen: Counter[str] = Counter()
     for ex in examples:
         seen.update(set(words_of(ex.text, ex.brands)))
-    words = {w for w, n in seen.items() if n >= 2}
+    common: set[str] = set()
     for lang in features.LANGS:
-        words.update(top_n_list(lang, COMMON_WORDS))
+        common.update(top_n_list(lang, COMMON_WORDS))
+    words = {w for w, n in seen.items() if n >= 2} | common
+
+    def stretched(word: str) -> bool:
+        # "suuper" (a doubled letter, so not marked elongated) would get its own vector, which the encoder puts
+        # nowhere near "super"'s; and "suuuuper" would find it first among its squeezed spellings. A word no list
+        # knows that is a known word with a letter doubled gets none.
+        single = _DOUBLED.sub(r"\1", word)
+        return single != word and word not in common and single in words
+
+    words = {w for w in words if not stretched(w)}
     by_key: dict[int, str] = {}
     for word in sorted(words):
         by_key.setdefault(zlib.crc32(word.encode("utf-8", "surrogatepass")), word)
     return [by_key[k] for k in sorted(by_key)]
 
 
+_DOUBLED = re.compile(r"(.)\1+")
 _encoder: Any = None
 
 
@@ -285,7 +297,7 @@ def word_matrix(examples: Sequence[Example], keys: np.ndarray[Any, Any]) -> Any:
     lookup = WordScores(keys, np.zeros((len(keys), 1), dtype=np.float32))
     indptr, indices, values = [0], [], []
     for ex in examples:
-        rows = lookup.rows(features.vector_words(_tokens(ex.text, ex.brands)[1]))
+        rows = lookup.rows(features.vector_words(_tokens(ex.text, ex.brands)[1], lookup.has))
         indices.append(rows)
         values.append(np.full(len(rows), 1.0 / len(rows) if len(rows) else 0.0))
         indptr.append(indptr[-1] + len(rows))

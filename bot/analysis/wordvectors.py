@@ -35,6 +35,11 @@ class WordScores:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def has(self, key: int) -> bool:
+        """Whether the word with this CRC-32 has scores."""
+        i = int(np.searchsorted(self.keys, key))
+        return i < len(self.keys) and int(self.keys[i]) == key
+
     def rows(self, words: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
         """Rows of the words that have a vector, in order (repeats kept: a repeated word weighs more)."""
         if not len(self.keys) or not len(words):

@@ -41,13 +41,22 @@ def test_training_and_use_read_the_same_words() -> None:
     # Training averages word vectors through a sparse matrix; use averages the folded per-word scores. Same words,
     # same mean, so the shipped scores mean what training meant.
     model = LinearModel.load()
-    text = "Pésimo servicio, el paquete llegó roto 😡 #fail @acme"
+    text = "Pésimo servicio, el paquete llegó roootooo 😡 #fail @acme"
     example = Example(text, "es", "x", None, None, "test", ("acme",))
     trained = np.asarray(word_matrix([example], model.words.keys) @ model.words.scores)[0]
     names = {"acme"}
-    used = model.words.mean(features.vector_words(features.selected(tokenise(clean(text)), (), names)))
+    used = model.words.mean(features.vector_words(features.selected(tokenise(clean(text)), (), names), model.words.has))
     assert used is not None
     assert np.allclose(trained, used, atol=1e-5)
+
+
+def test_a_stretched_word_reads_as_the_word_it_stretches() -> None:
+    model = LinearModel.load()
+    for stretched, word in (("suuuuuper", "super"), ("gooood", "good"), ("greeeeat", "great")):
+        got = model.words.mean(features.vector_words(tokenise(stretched), model.words.has))
+        want = model.words.mean(features.vector_words(tokenise(word), model.words.has))
+        assert got is not None and want is not None
+        assert np.array_equal(got, want), stretched
 
 
 def test_a_post_without_known_words_gets_no_word_part() -> None:
