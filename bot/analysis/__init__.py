@@ -137,7 +137,7 @@ class Analyser:
             names = names.union(*(_name_keys(b) for b in brands))
         kept = features.selected(tokens, self._tags, names)
         idx, val = features.extract(kept, language, self._lexicons.of(language), "http" in text or "www." in text)
-        words = features.vector_words(kept, self._model.words.has)
+        words = features.vector_rows(kept, self._model.words.row_of)
         sentiment, score, s_conf, cx, c_conf = self._model.decide(idx, val, words)
         return Analysis(
             language=language,

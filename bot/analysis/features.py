@@ -11,7 +11,7 @@ a sparse vector given as `(indices, values)`:
   boosters, caps and elongation), the complaint / question / suggestion / praise cue patterns, irony markers,
   question form, `!`, emoji, links, and the lexicon score crossed with the language.
 
-Besides these, `vector_words` lists the post's words for the multilingual word vectors (`bot.analysis.wordvectors`),
+Besides these, `vector_rows` finds the post's words in the multilingual word vectors (`bot.analysis.wordvectors`),
 which the model reads as the mean of its words' vectors.
 
 Hashing is a rolling polynomial over code points mixed by a Fibonacci multiplier, in uint64 numpy arithmetic (it
@@ -121,23 +121,25 @@ _USER = Token("@user", "mention")
 _VECTOR_KINDS = frozenset({"word", "emoji", "emoticon"})
 
 
-def vector_words(tokens: Sequence[Token], known: Callable[[int], bool] | None = None) -> npt.NDArray[np.uint32]:
-    """CRC-32 of each word, hashtag (without `#`), emoji and emoticon of a post, in order: the keys of the word
-    vectors. An elongated word (`suuuper`, `gooood`) stands for the first of its squeezed spellings (`suuper`,
-    `super`; `good`, `god`) that is `known` (has a vector), and for none without `known`: the encoder reads the
-    stretched spelling as some other word. Brand names are `@user` by now (see `selected`), so they have none."""
-    keys: list[int] = []
+def vector_rows(tokens: Sequence[Token], row_of: Callable[[str], int]) -> list[int]:
+    """The word-vector rows (`row_of`: a word's row, -1 for none) of a post's words, hashtags (without `#`), emoji
+    and emoticons, in order; repeats count again. An elongated word (`suuuper`, `gooood`) takes the row of the first
+    of its squeezed spellings that has one (`suuper`, `super`; `good`, `god`): the encoder reads the stretched
+    spelling as some other word. Brand names are `@user` by now (see `selected`), so they have none."""
+    rows: list[int] = []
     for t in tokens:
         if t.kind in _VECTOR_KINDS:
             if not t.elongated:
-                keys.append(_word_hash(t.norm))
-            elif known is not None:
-                keys.extend(next(([h] for w in squeeze(t.norm) if known(h := _word_hash(w))), []))
-    return np.array(keys, dtype=np.uint32)
+                row = row_of(t.norm)
+                if row >= 0:
+                    rows.append(row)
+            else:
+                rows.extend(next(([r] for w in squeeze(t.norm) if (r := row_of(w)) >= 0), []))
+    return rows
 
 
 def vector_spellings(tokens: Sequence[Token]) -> list[str]:
-    """The spellings `vector_words` may look up, as text (for building the vocabulary)."""
+    """The spellings `vector_rows` may look up (for building the vocabulary)."""
     out: list[str] = []
     for t in tokens:
         if t.kind in _VECTOR_KINDS:

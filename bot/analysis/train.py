@@ -208,7 +208,7 @@ def prepare(text: str, lang: str | None, brands: Iterable[str] = ()) -> tuple[fe
 
 
 def words_of(text: str, brands: Iterable[str] = ()) -> list[str]:
-    """The spellings of a raw text that `features.vector_words` looks up."""
+    """The spellings of a raw text that `features.vector_rows` may look up."""
     return features.vector_spellings(_tokens(text, brands)[1])
 
 
@@ -291,15 +291,15 @@ def project(vectors: np.ndarray[Any, Any], dims: int = VECTOR_DIMS) -> np.ndarra
 
 def word_matrix(examples: Sequence[Example], keys: np.ndarray[Any, Any]) -> Any:
     """Row i averages the vocabulary rows of example i's words (a CSR matrix, examples x vocabulary), exactly as
-    `WordScores.mean` does at run time."""
+    the model does at run time."""
     from scipy import sparse
 
     lookup = WordScores(keys, np.zeros((len(keys), 1), dtype=np.float32))
     indptr, indices, values = [0], [], []
     for ex in examples:
-        rows = lookup.rows(features.vector_words(_tokens(ex.text, ex.brands)[1], lookup.has))
-        indices.append(rows)
-        values.append(np.full(len(rows), 1.0 / len(rows) if len(rows) else 0.0))
+        rows = features.vector_rows(_tokens(ex.text, ex.brands)[1], lookup.row_of)
+        indices.append(np.array(rows, dtype=np.int64))
+        values.append(np.full(len(rows), 1.0 / len(rows) if rows else 0.0))
         indptr.append(indptr[-1] + len(rows))
     matrix = sparse.csr_matrix(
         (np.concatenate(values), np.concatenate(indices), np.array(indptr)), shape=(len(examples), len(keys))

@@ -44,8 +44,8 @@ def test_training_and_use_read_the_same_words() -> None:
     text = "Pésimo servicio, el paquete llegó roootooo 😡 #fail @acme"
     example = Example(text, "es", "x", None, None, "test", ("acme",))
     trained = np.asarray(word_matrix([example], model.words.keys) @ model.words.scores)[0]
-    names = {"acme"}
-    used = model.words.mean(features.vector_words(features.selected(tokenise(clean(text)), (), names), model.words.has))
+    tokens = features.selected(tokenise(clean(text)), (), {"acme"})
+    used = model.words.mean(features.vector_rows(tokens, model.words.row_of))
     assert used is not None
     assert np.allclose(trained, used, atol=1e-5)
 
@@ -53,8 +53,8 @@ def test_training_and_use_read_the_same_words() -> None:
 def test_a_stretched_word_reads_as_the_word_it_stretches() -> None:
     model = LinearModel.load()
     for stretched, word in (("suuuuuper", "super"), ("gooood", "good"), ("greeeeat", "great")):
-        got = model.words.mean(features.vector_words(tokenise(stretched), model.words.has))
-        want = model.words.mean(features.vector_words(tokenise(word), model.words.has))
+        got = model.words.mean(features.vector_rows(tokenise(stretched), model.words.row_of))
+        want = model.words.mean(features.vector_rows(tokenise(word), model.words.row_of))
         assert got is not None and want is not None
         assert np.array_equal(got, want), stretched
 
@@ -62,8 +62,8 @@ def test_a_stretched_word_reads_as_the_word_it_stretches() -> None:
 def test_a_post_without_known_words_gets_no_word_part() -> None:
     model = LinearModel.load()
     assert len(model.words) > 50_000
-    assert model.words.mean(features.vector_words(tokenise("qqqzzzx xyzzyq"))) is None
-    assert model.words.mean(np.zeros(0, dtype=np.uint32)) is None
+    assert model.words.mean(features.vector_rows(tokenise("qqqzzzx xyzzyq"), model.words.row_of)) is None
+    assert model.words.mean([]) is None
 
 
 def test_split_is_fixed() -> None:

@@ -1,31 +1,57 @@
-"""Word scores are found by key and averaged, whatever the keys and the words asked for."""
+"""Words are found by their CRC-32 and averaged, whatever the keys and the words asked for."""
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.analysis import features
+from bot.analysis.text import tokenise
 from bot.analysis.wordvectors import WordScores
 
-keys_st = st.lists(st.integers(0, 2**32 - 1), unique=True, max_size=50).map(sorted)
+
+def _key(word: str) -> int:
+    return zlib.crc32(word.encode("utf-8", "surrogatepass"))
 
 
-@given(keys=keys_st, asked=st.lists(st.integers(0, 2**32 - 1), max_size=30), data=st.data())
-def test_mean_is_the_mean_of_the_known_words_scores(keys: list[int], asked: list[int], data: st.DataObject) -> None:
-    # Some asked words are known, some are not; repeats count as often as they occur.
-    asked = asked + data.draw(st.lists(st.sampled_from(keys), max_size=10)) if keys else asked
-    scores = np.arange(len(keys) * 2, dtype=np.float32).reshape(len(keys), 2)
-    table = WordScores(np.array(keys, dtype=np.uint32), scores)
-    position = {k: i for i, k in enumerate(keys)}
-    known = [position[a] for a in asked if a in position]
-    mean = table.mean(np.array(asked, dtype=np.uint32))
-    if not known:
-        assert mean is None
-    else:
-        assert mean is not None
-        assert np.allclose(mean, scores[known].mean(axis=0))
+words_st = st.text(st.characters(codec="utf-8", categories=("Ll",)), min_size=1, max_size=8)
+
+
+@given(vocabulary=st.lists(words_st, unique_by=_key, max_size=40), asked=st.lists(words_st, max_size=30))
+def test_a_word_is_found_exactly_when_it_has_scores(vocabulary: list[str], asked: list[str]) -> None:
+    vocabulary = sorted(vocabulary, key=_key)
+    scores = np.arange(len(vocabulary) * 2, dtype=np.float32).reshape(len(vocabulary), 2)
+    table = WordScores(np.array([_key(w) for w in vocabulary], dtype=np.uint32), scores)
+    for word in asked + vocabulary:
+        row = table.row_of(word)
+        assert (row >= 0) == (word in vocabulary)
+        if row >= 0:
+            assert vocabulary[row] == word
+
+
+@given(
+    vocabulary=st.lists(st.text("abcdeéñ", min_size=1, max_size=6), unique_by=_key, min_size=1, max_size=20),
+    data=st.data(),
+)
+def test_a_post_reads_as_the_mean_of_its_known_words(vocabulary: list[str], data: st.DataObject) -> None:
+    vocabulary = sorted(vocabulary, key=_key)
+    scores = np.random.default_rng(0).normal(size=(len(vocabulary), 3)).astype(np.float32)
+    table = WordScores(np.array([_key(w) for w in vocabulary], dtype=np.uint32), scores)
+    post = data.draw(st.lists(st.sampled_from(vocabulary), min_size=1, max_size=10))
+    tokens = tokenise(" ".join(post))
+    rows = features.vector_rows(tokens, table.row_of)
+    # Every plain word is found; an elongated one ("aaa") by one of its squeezed spellings, if any is known.
+    plain = [vocabulary.index(t.norm) for t in tokens if not t.elongated]
+    assert [r for r in rows if vocabulary[r] in {t.norm for t in tokens if not t.elongated}] == plain
+    assert len(rows) <= len(tokens)
+    mean = table.mean(rows)
+    assert (mean is None) == (not rows)
+    if mean is not None:
+        assert np.allclose(mean, scores[rows].mean(axis=0), atol=1e-6)
 
 
 def test_keys_out_of_order_are_refused_with_a_clear_error() -> None:
@@ -36,4 +62,6 @@ def test_keys_out_of_order_are_refused_with_a_clear_error() -> None:
 
 
 def test_an_empty_table_knows_no_word() -> None:
-    assert WordScores.empty(8).mean(np.array([1, 2, 3], dtype=np.uint32)) is None
+    table = WordScores.empty(8)
+    assert table.row_of("good") == -1
+    assert table.mean(features.vector_rows(tokenise("good service"), table.row_of)) is None
