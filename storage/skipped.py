@@ -12,14 +12,34 @@ from bot.model import SkippedPost, TimelineId
 from storage.models import SkippedPostRow
 
 
-def record_skipped(session: Session, items: Sequence[SkippedPost], now: datetime | None = None) -> None:
-    """Add one row per skipped post. The caller bounds and cleans the fields (the ingest loop does)."""
+def record_skipped(session: Session, items: Sequence[SkippedPost], now: datetime | None = None) -> int:
+    """Add one row per skipped post not recorded yet (same timeline, id and URI), and say how many were new.
+
+    A page whose items have no usable id cannot move its timeline's cursor, so it is read again at the next poll, and
+    the same items are skipped again: they are recorded once, not at every poll. The caller bounds and cleans the
+    fields (the ingest loop does)."""
+    if not items:
+        return 0
+    row = SkippedPostRow
+    ids = sorted({s.remote_id for s in items})
+    known = set(
+        session.execute(
+            select(row.source, row.origin, row.scope, row.remote_id, row.uri).where(row.remote_id.in_(ids))
+        ).tuples()
+    )
     when = now or datetime.now(UTC)
+    fresh = []
+    for s in items:
+        key = (s.timeline.source.value, s.timeline.server, s.timeline.feed, s.remote_id, s.uri)
+        if key not in known:
+            known.add(key)
+            fresh.append(s)
     session.add_all(
         SkippedPostRow(source=s.timeline.source.value, origin=s.timeline.server, scope=s.timeline.feed,
                        remote_id=s.remote_id, uri=s.uri, reason=s.reason, skipped_at=when)
-        for s in items
+        for s in fresh
     )
+    return len(fresh)
 
 
 def skipped_posts(session: Session, limit: int = 1000) -> list[SkippedPost]:

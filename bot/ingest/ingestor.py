@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -143,9 +143,8 @@ class Ingestor:
                     if not advanced:
                         # A page that does not move the cursor (its items had no usable id) would be read again at
                         # once, up to max_pages times: stop here; the next poll asks again. Its rejected items are
-                        # recorded when a page moves the cursor past them, not at every poll until then (the newest
-                        # page was often read already in this poll, and they were recorded with it).
-                        await self._add(timeline, batch, replace(page, rejected=[]), None, cursor, result, progress)
+                        # recorded now (no later page may ever move past them); storage records each only once.
+                        await self._add(timeline, batch, page, None, cursor, result, progress)
                         break
                     cursor = Cursor(page.newest_id, cursor.backfill_before, cursor.backfill_done)
                     await self._add(timeline, batch, page, None, cursor, result, progress)
@@ -238,7 +237,7 @@ class Ingestor:
                 processed = self.pipeline.process(posts)
                 with self.db.transaction() as session:
                     stored = store_posts(session, processed.posts)
-                    record_skipped(session, rejected)
+                    newly_skipped = record_skipped(session, rejected)
                     save_cursor(session, timeline.id, cursor)
             except CONNECTION_ERRORS:
                 raise
@@ -253,7 +252,7 @@ class Ingestor:
             result.new += stored.new
             result.duplicate += stored.duplicate
             result.updated += stored.updated
-            result.skipped += processed.skipped + len(rejected)
+            result.skipped += processed.skipped + newly_skipped
 
         # Shielded: a deadline or shutdown that cancels the poll waits for this transaction to finish, so the pages
         # and their cursor are stored together or not at all, and no thread writes after the poll has ended.
@@ -300,12 +299,12 @@ class Ingestor:
             # skipping them all would lose them. The poll fails instead, and the cursor stays.
             raise first_error
         with self.db.transaction() as session:
-            record_skipped(session, skipped)
+            newly_skipped = record_skipped(session, skipped)
             save_cursor(session, timeline.id, cursor)
         result.new += new
         result.duplicate += duplicate
         result.updated += updated
-        result.skipped += len(skipped)
+        result.skipped += newly_skipped
 
     def _record_health(self, result: PollResult) -> None:
         if result.error_kind == "deferred":

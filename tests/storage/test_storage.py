@@ -183,3 +183,19 @@ def test_the_postgresql_password_is_read_from_the_file_PGPASSWORD_FILE_names(
     monkeypatch.setenv("PGPASSWORD_FILE", str(tmp_path / "missing"))
     with pytest.raises(StorageError, match=r"cannot read the PostgreSQL password file .*missing"):
         postgres_password_args()
+
+
+def test_a_post_skipped_again_at_the_next_poll_is_recorded_once(db: Database) -> None:
+    # A page whose items have no usable id cannot move its cursor, so it is read and skipped again at every poll.
+    from bot.model import SkippedPost, SourceKind, TimelineId
+    from storage.skipped import record_skipped, skipped_posts
+
+    timeline = TimelineId(SourceKind.MASTODON, "https://mastodon.example", "acme")
+    odd = SkippedPost(timeline, "9" * 100, "https://mastodon.example/statuses/9", "id longer than 64 characters")
+    elsewhere = TimelineId(SourceKind.MASTODON, "https://other.example", "acme")
+    other_timeline = SkippedPost(elsewhere, odd.remote_id, odd.uri, odd.reason)
+    with db.transaction() as session:
+        assert record_skipped(session, [odd, odd]) == 1
+    with db.transaction() as session:
+        assert record_skipped(session, [odd, other_timeline]) == 1
+        assert len(skipped_posts(session)) == 2
