@@ -22,11 +22,12 @@ def record_skipped(session: Session, items: Sequence[SkippedPost], now: datetime
         return 0
     row = SkippedPostRow
     ids = sorted({s.remote_id for s in items})
-    known = set(
-        session.execute(
+    known = {
+        tuple(r)
+        for r in session.execute(
             select(row.source, row.origin, row.scope, row.remote_id, row.uri).where(row.remote_id.in_(ids))
-        ).tuples()
-    )
+        )
+    }
     when = now or datetime.now(UTC)
     fresh = []
     for s in items:
