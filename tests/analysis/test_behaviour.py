@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.analysis import Analyser
 from bot.config import AnalysisConfig
-from bot.model import Author, Post
-
-
-def _post(text: str, language: str | None = None) -> Post:
-    return Post(
-        uri="https://example.social/1",
-        source="mastodon",
-        origin="https://example.social",
-        remote_id="1",
-        url="https://example.social/@a/1",
-        author=Author("a@example.social"),
-        created_at=datetime.now(UTC),
-        text=text,
-        language=language,
-    )
-
+from tests.analysis.helpers import post
 
 # Behaviour the old rule analyser had and the learned model (the default since issue #11) does not reliably have: kept
 # as expected failures, so that a later model that gets them right shows up (XPASS), and listed in docs/analysis.md.
@@ -239,7 +222,7 @@ class TestTopicsAndPosts:
         assert analyser.analyse_text("What a surprise", "en").topics == ()
 
     def test_analyse_uses_the_posts_declared_language(self, analyser: Analyser) -> None:
-        result = analyser.analyse(_post("Still waiting for my refund, no response from customer service", "en-US"))
+        result = analyser.analyse(post("Still waiting for my refund, no response from customer service", "en-US"))
         assert result.language == "en"
         assert result.cx == "complaint"
         assert result.topics == ("service",)

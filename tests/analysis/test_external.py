@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from bot.analysis import Analyser
 from bot.analysis.external import label_map
 from bot.config import AnalysisConfig, ConfigError
-from bot.model import Author, Post
+from tests.analysis.helpers import post
 
 VOCAB = [
     "[PAD]",
@@ -49,20 +48,6 @@ def _tiny_model(folder: Path, id2label: dict[int, str], languages: list[str] | N
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
-
-
-def _post(text: str, language: str | None) -> Post:
-    return Post(
-        uri="https://example.social/1",
-        source="mastodon",
-        origin="https://example.social",
-        remote_id="1",
-        url="https://example.social/@a/1",
-        author=Author("a@example.social"),
-        created_at=datetime.now(UTC),
-        text=text,
-        language=language,
-    )
 
 
 def test_label_names_and_unnamed_labels_map_to_sentiment() -> None:
@@ -109,7 +94,7 @@ def test_loaded_model_labels_posts_in_batches(tmp_path: Path, id2label: dict[int
     # 80 posts: more than one batch of 32.
     direct = analyser._external.classify(texts, ["en"] * len(texts))
     assert all(r is not None for r in direct)
-    analyses = analyser.analyse_many([(_post(t, "en"), ()) for t in texts])
+    analyses = analyser.analyse_many([(post(t, "en"), ()) for t in texts])
     assert len(analyses) == len(texts)
     for result, analysis in zip(direct, analyses, strict=True):
         assert result is not None
