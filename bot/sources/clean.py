@@ -71,6 +71,13 @@ def clean_line(value: object, limit: int = MAX_SHORT) -> str:
     return text.strip()[:limit]
 
 
+def shown_id(value: object, limit: int = 60) -> str:
+    """An id from a server as a log line may show it: repr() escapes control characters so a hostile id cannot forge
+    log lines, and it is cut to `limit` characters so it cannot flood them either."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _count(value: int) -> int:
     return min(max(0, value), MAX_COUNT)
 

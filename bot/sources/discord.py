@@ -18,7 +18,7 @@ import discord
 from bot.discord.connection import MESSAGE_CONTENT_HELP, DiscordConnection
 from bot.model import Author, Post, SourceKind, TimelineId
 from bot.sources.base import Page, Rejected, SourceError
-from bot.sources.clean import clean_line, clean_post
+from bot.sources.clean import clean_line, clean_post, shown_id
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,6 @@ def parse_snowflake(value: object) -> int | None:
     else:
         return None
     return number if 0 <= number <= MAX_SNOWFLAKE else None
-
-
-def _shown(value: object) -> str:
-    # repr() escapes control characters, so a hostile id cannot forge log lines; cut so it cannot flood them either.
-    text = repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def snowflake_time(snowflake: str | int) -> datetime:
@@ -138,7 +132,7 @@ class DiscordChannelTimeline:
                 # the cursor moves on over the messages that have a real id.
                 reason = (f"a JSON {type(item).__name__}, not a message" if not isinstance(item, dict)
                           else "the message has no id" if raw is None
-                          else f"its id {_shown(raw)} is not a Discord snowflake")
+                          else f"its id {shown_id(raw)} is not a Discord snowflake")
                 log.warning("skipping a message in %s: %s", self._where(), reason)
                 rejected.append(Rejected("" if raw is None else str(raw), "", reason))
             else:
@@ -151,8 +145,7 @@ class DiscordChannelTimeline:
                 if self._is_customer_post(message, own_id):
                     people.append((message_id, message))
             except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-                log.warning("skipping an unreadable message %s in %s: %s", message_id, self._where(), exc)
-                rejected.append(Rejected(str(message_id), "", f"unreadable message: {exc}"))
+                rejected.append(self._unreadable(message_id, exc))
         # Messages that mention the bot keep their text without the intent, so only the others tell.
         telling = [m for _, m in people if not _mentions(m, own_id)]
         if telling and not any(_has_body(m) for m in telling):
@@ -170,8 +163,7 @@ class DiscordChannelTimeline:
                 posts.append(self._post(message_id, message))
             except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
                 # One unreadable message must not stop the channel: it is recorded as skipped and the cursor moves.
-                log.warning("skipping an unreadable message %s in %s: %s", message_id, self._where(), exc)
-                rejected.append(Rejected(str(message_id), "", str(exc)))
+                rejected.append(self._unreadable(message_id, exc))
         # Only snowflakes become cursors: the newest and oldest readable ids bound what this page covered.
         return Page(
             posts=posts,
@@ -182,6 +174,10 @@ class DiscordChannelTimeline:
             ends=len(data) < PAGE_SIZE,
             rejected=rejected,
         )
+
+    def _unreadable(self, message_id: int, exc: Exception) -> Rejected:
+        log.warning("skipping an unreadable message %s in %s: %s", message_id, self._where(), clean_line(exc, 200))
+        return Rejected(str(message_id), "", f"unreadable message: {exc}")
 
     @staticmethod
     def _is_customer_post(message: dict[str, Any], own_id: int | None) -> bool:

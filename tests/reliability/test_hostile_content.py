@@ -117,3 +117,15 @@ def test_bidi_overrides_zalgo_and_lone_surrogates_cannot_garble_a_digest_line() 
     shown = excerpt("Acme \u202etxt.exe\u202c \u2066refund\u2069 z\u0301\u0302\u0303\u0304\u0305a \ud83d")
 
     assert shown == "Acme txt.exe refund z\u0301\u0302a \ufffd"
+
+
+def test_a_hostile_status_id_is_logged_escaped_and_cut_and_the_status_is_recorded_in_full(caplog: Any) -> None:
+    hostile = "9" * 4000 + "\nFAKE LOG LINE"
+    caplog.set_level("WARNING", logger="bot.sources.mastodon.timeline")
+
+    page = page_from_statuses([{"id": hostile, "uri": "https://evil.example/1"}], "https://mastodon.example")
+
+    assert [r.remote_id for r in page.rejected] == [hostile]
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "\n" not in line, "a newline in an id cannot start a forged log line"
+    assert len(line) < 400 and "…" in line, "a long id cannot flood the log"

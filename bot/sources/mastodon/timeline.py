@@ -20,7 +20,7 @@ from mastodon.errors import (
 
 from bot.model import SourceKind, TimelineId
 from bot.sources.base import Page, Rejected, SourceError
-from bot.sources.clean import MAX_ID, clean_line
+from bot.sources.clean import MAX_ID, clean_line, shown_id
 from bot.sources.mastodon.ratelimit import RequestBudget, is_paging
 from bot.sources.mastodon.status import status_to_post
 from bot.sources.threads import run_detached
@@ -191,7 +191,9 @@ def page_from_statuses(
             post_ids.append(_item_id(status))
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             status_id = status.get("id") if isinstance(status, Mapping) else None
-            log.warning("skipping an unreadable status %r from %s: %s", status_id, instance_url, exc)
+            log.warning(
+                "skipping an unreadable status %s from %s: %s", shown_id(status_id), instance_url, clean_line(exc, 200)
+            )
             uri = status.get("uri") if isinstance(status, Mapping) else None
             rejected.append(Rejected(str(status_id), str(uri or ""), str(exc)))
     oldest = posts[-1].created_at if posts else None
