@@ -306,7 +306,11 @@ class SkippedPostRow(Base):
     """A post that was read but could not be stored, with the reason: the timeline's cursor moved past it."""
 
     __tablename__ = "skipped_posts"
-    __table_args__ = (Index("ix_skipped_posts_skipped_at", "skipped_at"),)
+    __table_args__ = (
+        Index("ix_skipped_posts_skipped_at", "skipped_at"),
+        # `storage.skipped.record_skipped` looks up the ids of a page before recording them once each.
+        Index("ix_skipped_posts_remote_id", "remote_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
