@@ -63,9 +63,7 @@ class TestNegationAndEmphasis:
     @pytest.mark.parametrize(
         ("text", "lang"),
         [
-            pytest.param(
-                "Oh great, the Acme app crashed again and my cart is gone. Love it.", "en", marks=KNOWN_WEAKNESS
-            ),
+            ("Oh great, the Acme app crashed again and my cart is gone. Love it.", "en"),
             ("Oh geweldig, mijn Acme pakket is nog steeds niet bezorgd. Top.", "nl"),
         ],
     )
@@ -104,11 +102,7 @@ class TestCustomerExperience:
             ("Still waiting for my refund from Acme. Third email, no response.", "en"),
             ("My Acme blender arrived broken and support hung up on me", "en"),
             # A rhetorical question after a long wait is still the complaint, not a question to answer.
-            pytest.param(
-                "Been waiting 3 weeks for my Acme order. Tracking hasn't moved. Anyone home??",
-                "en",
-                marks=KNOWN_WEAKNESS,
-            ),
+            ("Been waiting 3 weeks for my Acme order. Tracking hasn't moved. Anyone home??", "en"),
         ],
     )
     def test_complaints(self, analyser: Analyser, text: str, lang: str) -> None:
@@ -118,8 +112,8 @@ class TestCustomerExperience:
     @pytest.mark.parametrize(
         ("text", "lang"),
         [
-            # Both read as negative: "cancel" and, through the word vectors, "opzeggen" lie near trouble words.
-            pytest.param("Weet iemand hoe ik mijn abonnement bij Acme opzeg?", "nl", marks=KNOWN_WEAKNESS),
+            ("Weet iemand hoe ik mijn abonnement bij Acme opzeg?", "nl"),
+            # Reads as negative: "cancel" lies near trouble words.
             pytest.param("How do I cancel my Acme subscription?", "en", marks=KNOWN_WEAKNESS),
         ],
     )
@@ -150,7 +144,6 @@ class TestCustomerExperience:
         result = analyser.analyse_text(text, lang)
         assert (result.cx, result.sentiment) == ("praise", "positive")
 
-    @KNOWN_WEAKNESS
     def test_neutral_news_is_other(self, analyser: Analyser) -> None:
         result = analyser.analyse_text("Acme opent volgende maand een winkel in Zwolle.", "nl")
         assert (result.cx, result.sentiment) == ("other", "neutral")
