@@ -565,7 +565,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scale": VECTOR_SCALE,
             "common_words_per_language": COMMON_WORDS,
         },
-        "trained_on": dict(sorted(Counter(ex.source for ex in (train if fitted_on == "train" else both)).items())),
+        "trained_on": (
+            old.meta["trained_on"]
+            if old is not None
+            else dict(sorted(Counter(ex.source for ex in (train if fitted_on == "train" else both)).items()))
+        ),
         "fitted_on": fitted_on,
         "tuning": report,
         "rebuild": "python -m bot.analysis.train --data ../shared/data/labelled",

@@ -71,9 +71,10 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _rows_per_source(folder: Path, splits: set[str]) -> Counter[str]:
+def _rows_per_source(folder: Path, splits: set[str]) -> dict[str, int]:
+    """What a model fitted on `splits` says it was trained on."""
     examples = [*train.load_shared(folder), *train.load_own()]
-    return Counter(ex.source for ex in examples if ex.split in splits)
+    return dict(sorted(Counter(ex.source for ex in examples if ex.split in splits).items()))
 
 
 def test_the_shipped_fit_has_seen_train_and_validation_and_reads_new_text(data: Path, tmp_path: Path) -> None:
@@ -83,7 +84,7 @@ def test_the_shipped_fit_has_seen_train_and_validation_and_reads_new_text(data: 
 
     model = LinearModel.load(out)
     assert model.meta["fitted_on"] == "train+val"
-    assert model.meta["trained_on"] == dict(sorted(_rows_per_source(data, {"train", "val"}).items()))
+    assert model.meta["trained_on"] == _rows_per_source(data, {"train", "val"})
     assert model.meta["complaint_threshold"] > 0
     idx, val = train.prepare("I love this, great service", "en")
     words = train.words_of("I love this, great service")
@@ -96,7 +97,7 @@ def test_no_refit_ships_the_fit_on_train_alone_and_the_refit_differs_from_it(dat
 
     refit, alone = LinearModel.load(tmp_path / "refit"), LinearModel.load(tmp_path / "train")
     assert alone.meta["fitted_on"] == "train"
-    assert alone.meta["trained_on"] == dict(sorted(_rows_per_source(data, {"train"}).items()))
+    assert alone.meta["trained_on"] == _rows_per_source(data, {"train"})
     assert not np.allclose(refit.weights, alone.weights), "the refit saw more rows, so its weights differ"
     # The operating point is chosen before the refit, on validation, so both ship the same one.
     assert refit.meta["tuning"]["complaint"] == alone.meta["tuning"]["complaint"]
