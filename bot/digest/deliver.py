@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.digest.build import build_digest, previous_local_day
-from bot.digest.chart import render_chart
 from bot.digest.model import Digest
 from bot.digest.render import Rendered, render, with_nonce
 from bot.discord.sink import DeliveryError
@@ -92,7 +91,13 @@ class DigestService:
         """Query, render and chart the digest for `day` (blocking; run it in a thread from asyncio)."""
         digest = self.build(day)
         has_data = any(d.total for days in digest.series.values() for d in days)
-        png = render_chart(digest) if chart and has_data else None
+        if chart and has_data:
+            # Imported here: matplotlib (and Pillow) then load with the day's first chart, not at every start-up.
+            from bot.digest.chart import render_chart
+
+            png: bytes | None = render_chart(digest)
+        else:
+            png = None
         return Prepared(digest, render(digest, with_chart=png is not None), png)
 
     def payloads(self, day: date, channel_id: int | None = None) -> tuple[Prepared, list[dict[str, Any]]]:
