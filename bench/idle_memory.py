@@ -47,9 +47,9 @@ def main() -> int:
     with local_mastodon() as server, tempfile.TemporaryDirectory() as tmp:
         tags = [f"tag{i}" for i in range(args.hashtags)]
         client = server.client(token="demo-sanne")
+        moods = ("Love my Acme coffee, great service!", "Acme lost my parcel again. Terrible.", "Is Acme open?")
         for i in range(args.posts):
-            mood = ("Love my Acme coffee, great service!", "Acme lost my parcel again. Terrible.", "Is Acme open?")
-            client.status_post(f"{mood[i % 3]} #{tags[i % len(tags)]}")
+            client.status_post(f"{moods[i % 3]} #{tags[i % len(tags)]}")
         config = Path(tmp) / "config.toml"
         config.write_text(
             f'[storage]\nurl = "sqlite:///{tmp}/idle.db"\n'
