@@ -106,7 +106,7 @@ def peak_rss_mb() -> float:
 
 
 def run_merkwacht(
-    n: int, url: str, analysis: bool = True, heap: bool = False, language_check: bool = True
+    n: int, url: str, analysis: bool = True, heap: bool = False, language_check: bool = True, compiled: bool = True
 ) -> dict[str, Any]:
     """Merkwacht's pipeline, page by page as a poll stores them (posts and cursor in one transaction)."""
     from bot.daemon.app import build_analyser
@@ -120,10 +120,18 @@ def run_merkwacht(
     if heap:
         tune_heap()  # as `merkwacht run` does at start with `[ops] tune_heap = true`
     db = Database(url)
-    config = parse_config('[analysis]\nlanguages = ["nl", "en"]')
+    # The analyser knows the brands, as the daemon's does: their names carry no sentiment.
+    config = parse_config('[analysis]\nlanguages = ["nl", "en"]').model_copy(update={"brands": brands()})
     # As the daemon does: a declared language is checked against the text before the analysis relies on it.
     check = LanguageCheck(config.analysis.languages) if analysis and language_check else None
-    pipeline = Pipeline(BrandMatcher(brands()), build_analyser(config) if analysis else None, language_check=check)
+    analyser = build_analyser(config) if analysis else None
+    if analyser is not None and not compiled:
+        from bot.analysis import Analyser
+        from bot.analysis.linear import LinearModel
+
+        analyser = Analyser(config.analysis, config.topics, brands=config.brands,
+                            model=LinearModel.load(compiled=False))
+    pipeline = Pipeline(BrandMatcher(config.brands), analyser, language_check=check)
     freeze_startup_objects()  # as `merkwacht run` does once the application is built
     stored = 0
     # Pages are made as they are needed, the way polls receive them, and only the pipeline's work is timed:
@@ -162,6 +170,7 @@ def run_merkwacht(
         "posts_per_s": n / busy,
         "peak_rss_mb": peak_rss_mb(),
         "analysis": pipeline.analyser is not None,
+        "compiled": compiled,
         "us_per_post": {k: round(v / n * 1e6, 1) for k, v in stages.items()},
         # CPU time is steadier than wall time on a shared VM, where other guests take cycles now and then.
         "cpu_posts_per_s": n / cpu,
@@ -241,13 +250,16 @@ def main() -> None:
     parser.add_argument("--no-language-check", action="store_true",
                         help="leave out the check of declared languages against the text (issue 12)")
     parser.add_argument("--tune-heap", action="store_true", help="with the opt-in heap settings ([ops] tune_heap)")
+    parser.add_argument("--no-compiled", action="store_true",
+                        help="score posts with numpy even where the C scorer (bot.analysis._speedups) is built")
     parser.add_argument("--variant", choices=["merkwacht", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
         if args.variant == "merkwacht":
             print(json.dumps(run_merkwacht(args.posts, args.url, analysis=not args.no_analysis, heap=args.tune_heap,
-                                           language_check=not args.no_language_check)))
+                                           language_check=not args.no_language_check,
+                                           compiled=not args.no_compiled)))
         else:
             print(json.dumps(run_baseline(args.posts, args.url)))
         return
@@ -259,7 +271,8 @@ def main() -> None:
                 [sys.executable, __file__, "--variant", variant, "--posts", str(n), "--url", url]
                 + (["--no-analysis"] if args.no_analysis else [])
                 + (["--no-language-check"] if args.no_language_check else [])
-                + (["--tune-heap"] if args.tune_heap else []),
+                + (["--tune-heap"] if args.tune_heap else [])
+                + (["--no-compiled"] if args.no_compiled else []),
                 check=True,
                 capture_output=True,
                 text=True,
@@ -274,7 +287,8 @@ def main() -> None:
         extra = ""
         if r["variant"] == "merkwacht":
             if r["analysis"]:
-                extra = " (with analysis" + (", heap tuned)" if args.tune_heap else ")")
+                extra = (" (with analysis" + (", numpy scorer" if args.no_compiled else "")
+                         + (", heap tuned)" if args.tune_heap else ")"))
             else:
                 extra = " (without analysis)" if args.no_analysis else " (analysis not installed)"
         print(

@@ -134,11 +134,15 @@ class Analyser:
         language = declared or self._detector.detect(text, [t.norm for t in tokens if t.kind == "word"])
         names = self._names
         if brands:
-            names = names.union(*(_name_keys(b) for b in brands))
+            # The matched brands are nearly always configured ones, already in `names`: copying a set of a thousand
+            # names per post for nothing cost more than the rest of this function.
+            extra = [k for b in brands for k in _name_keys(b) if k not in names]
+            if extra:
+                names = names.union(extra)
         kept = features.selected(tokens, self._tags, names)
-        idx, val = features.extract(kept, language, self._lexicons.of(language), "http" in text or "www." in text)
+        parts = features.parts(kept, language, self._lexicons.of(language), "http" in text or "www." in text)
         words = features.vector_rows(kept, self._model.words.row_of)
-        sentiment, score, s_conf, cx, c_conf = self._model.decide(idx, val, words)
+        sentiment, score, s_conf, cx, c_conf = self._model.decide_parts(parts, words)
         return Analysis(
             language=language,
             sentiment=sentiment,

@@ -24,6 +24,7 @@ import functools
 import math
 import zlib
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -169,6 +170,10 @@ def _bucket_int(h: int, salt: str) -> int:
 
 
 _CHAR_SALTS = np.array([_SALT[f"c{n}"] for n in CHAR_NGRAMS], dtype=np.uint64)
+assert tuple(range(2, 2 + len(CHAR_NGRAMS))) == CHAR_NGRAMS, "the compiled scorer takes n = 2, 3, ... in order"
+HASHING = (_PRIME_INT, _MIX_INT, _SHIFT_INT, tuple(_SALT_INT[f"c{n}"] for n in CHAR_NGRAMS))
+"""The character n-gram hashing as the compiled scorer (`bot.analysis._speedups`) takes it: prime, multiplier,
+shift, the salt of each n."""
 
 
 def _char_buckets(text: str) -> IntArray:
@@ -201,17 +206,29 @@ def _word_features(word: str, lang: str) -> tuple[int, int, int]:
     return h, _bucket_int(h, "w1"), _bucket_int(h, "l" + lang)
 
 
-def extract(
-    tokens: Sequence[Token], language: str | None, lexicon: lexicons.Lexicon, has_link: bool = False
-) -> tuple[IntArray, FloatArray]:
-    """Feature indices and values of a post's tokens (already stripped of the selecting hashtags).
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """A post's features before they become one sparse vector (`vector`): the compiled scorer reads them as they are."""
 
-    The character n-grams are each worth 1/sqrt(their number), the word features 1/sqrt(the number of words); the
-    dense cue features keep their own values."""
+    text: str
+    """The normalised text whose character n-grams are features (each worth 1/sqrt(their number))."""
+    words: list[int]
+    """Word unigram and bigram buckets (each worth 1/sqrt(the number of words))."""
+    dense: dict[str, float]
+    """The dense cue features by name (see DENSE), with their values."""
+
+
+def dense_slots(dense: Collection[str]) -> list[int]:
+    """The feature indices of dense features, by name, in their order."""
+    return [_SLOT[k] for k in dense]
+
+
+def parts(
+    tokens: Sequence[Token], language: str | None, lexicon: lexicons.Lexicon, has_link: bool = False
+) -> Parts:
+    """The features of a post's tokens (already stripped of the selecting hashtags), in their three groups."""
     lang = language if language in LANGS else "xx"
     surfaces = [s for s in map(_surface, tokens) if s is not None]
-    # Character n-grams of the whole normalised text, across word boundaries ("not good", "@user thanks").
-    parts: list[IntArray] = [_char_buckets(" " + " ".join(surfaces) + " ")]
     words: list[int] = []
     previous = 0
     for surface in surfaces:
@@ -223,11 +240,19 @@ def extract(
         if previous:
             words.append(_bucket_int((previous * _PRIME_INT + word_hash) & _MASK64, "w2"))
         previous = word_hash
-    n_word_features = len(words)
-    dense = _dense(tokens, language, lang, lexicon, has_link)
-    parts.append(np.array(words + [_SLOT[k] for k in dense], dtype=np.int64))
-    idx = np.concatenate(parts)
-    n_char = len(idx) - n_word_features - len(dense)
+    # Character n-grams of the whole normalised text, across word boundaries ("not good", "@user thanks").
+    return Parts(" " + " ".join(surfaces) + " ", words, _dense(tokens, language, lang, lexicon, has_link))
+
+
+def vector(p: Parts) -> tuple[IntArray, FloatArray]:
+    """Feature indices and values of a post's features: character n-grams first, then words, then the dense cues.
+
+    The character n-grams are each worth 1/sqrt(their number), the word features 1/sqrt(the number of words); the
+    dense cue features keep their own values."""
+    chars = _char_buckets(p.text)
+    n_char, n_word_features = len(chars), len(p.words)
+    dense = p.dense
+    idx = np.concatenate([chars, np.array(p.words + dense_slots(dense), dtype=np.int64)])
     val = np.empty(len(idx), dtype=np.float32)
     if n_char:
         val[:n_char] = 1.0 / math.sqrt(n_char)
@@ -236,6 +261,13 @@ def extract(
         val[n_char : n_char + n_word_features] = 1.0 / math.sqrt((n_word_features + 1) // 3)
     val[n_char + n_word_features :] = list(dense.values())
     return idx, val
+
+
+def extract(
+    tokens: Sequence[Token], language: str | None, lexicon: lexicons.Lexicon, has_link: bool = False
+) -> tuple[IntArray, FloatArray]:
+    """Feature indices and values of a post's tokens (already stripped of the selecting hashtags): `vector(parts())`."""
+    return vector(parts(tokens, language, lexicon, has_link))
 
 
 def _dense(
