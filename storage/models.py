@@ -75,6 +75,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            if value.tzinfo is UTC:
+                # Nearly every value is UTC already (sources normalise to it): its text without the "+00:00" is the
+                # same, without building two datetimes. Half the cost; a post binds five or six datetimes.
+                return value.isoformat(" ", "microseconds")[:-6]
             if value.tzinfo is None:
                 raise ValueError(f"naive datetime {value!r} would be ambiguous; pass an aware one")
             return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -10,13 +10,16 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import AnalysedPost, Analysis, Author, BrandMatch, Engagement, Post
 from storage.db import Database, alembic_config, upgrade
 from storage.export import iter_export_rows
-from storage.models import Base, MentionRow, PostRow, PostSourceRow, PostTagRow
+from storage.models import Base, MentionRow, PostRow, PostSourceRow, PostTagRow, UTCDateTime
 from storage.posts import INSERT_TAGS, store_posts
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -155,6 +158,16 @@ def test_everything_stored_reads_back_as_it_was_written_in_any_time_zone(db: Dat
     assert row["cx_confidence"] == 0.88
     assert (row["cx"], row["topics"], row["brands"], row["tags"]) == ("question", ["price", "service"], ["Acme"],
                                                                       ["koffie"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.sampled_from(
+    [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-9, minutes=-30)), timezone(timedelta(0))])))
+def test_sqlite_keeps_every_aware_datetime_as_the_text_of_its_utc_time(value: datetime) -> None:
+    # UTC values take a shorter path to their text; they must come out exactly as any other zone's do.
+    dialect = sqlite.dialect()  # type: ignore[no-untyped-call]
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process(value) == value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def test_a_row_the_database_refuses_raises_sqlalchemys_error_and_stores_nothing(db: Database) -> None:
