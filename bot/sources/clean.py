@@ -10,6 +10,7 @@ The bounds below are the contract with `storage/models.py`: a column is at least
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 
@@ -101,8 +102,17 @@ def _identity(value: str, field: str, max_bytes: int) -> str:
 def _language(value: str | None) -> str | None:
     if not value:
         return None
+    # A server declares the same few tags over and over: the short ones are remembered (a long one is never valid,
+    # and remembering it would let a hostile server fill memory).
+    return _short_language(value) if len(value) <= MAX_LANGUAGE else _parse_language(value)
+
+
+def _parse_language(value: str) -> str | None:
     lang = clean_line(value, 64).lower().replace("_", "-")
     return lang if len(lang) <= MAX_LANGUAGE and _LANGUAGE.fullmatch(lang) else None
+
+
+_short_language = functools.lru_cache(maxsize=1024)(_parse_language)
 
 
 def _url(value: str, fallback: str = "") -> str:

@@ -339,6 +339,15 @@ def test_markup_nested_too_deep_for_the_parser_still_gives_its_text(depth: int, 
     assert html_to_text(html) == f"{word} & more"
 
 
+def test_the_shortest_markup_nested_too_deep_is_longer_than_what_skips_the_depth_scan() -> None:
+    from bot.sources.mastodon.html import MAX_DEPTH, nesting_depth
+
+    # html_to_text scans only HTML longer than 3 * MAX_DEPTH for deep nesting: anything shorter cannot be too deep.
+    shortest = "<b>" * (MAX_DEPTH + 1)
+    assert nesting_depth(shortest) > MAX_DEPTH and len(shortest) > 3 * MAX_DEPTH
+    assert html_to_text(shortest + "Acme") == "Acme"
+
+
 def test_an_internal_error_that_repeats_is_one_warning_and_its_traceback_only_at_debug(
     sqlite_db: Database, mastodon: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

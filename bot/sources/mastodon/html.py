@@ -62,7 +62,9 @@ def html_to_text(html: str) -> str:
     html = html[:MAX_HTML_CHARS]
     if "<" not in html and "&" not in html:
         return html.strip()
-    if nesting_depth(html) > MAX_DEPTH:
+    # Nesting deeper than MAX_DEPTH takes more than MAX_DEPTH opening tags of at least three characters ("<a>"):
+    # shorter HTML (nearly every post) cannot have it, and is not scanned for it.
+    if len(html) > 3 * MAX_DEPTH and nesting_depth(html) > MAX_DEPTH:
         text = _flatten(html)
     else:
         tree = LexborHTMLParser(html)

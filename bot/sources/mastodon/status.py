@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -33,6 +34,11 @@ def _count(value: Any) -> int:
 
 def host_of(url: str) -> str:
     """`host` or `host:port` of a URL (a server on `localhost:8702` is not the one on `localhost`); "" if none."""
+    # Every status of a page asks for the host of the same instance URL.
+    return _host_of(url) if len(url) <= 256 else _parse_host(url)
+
+
+def _parse_host(url: str) -> str:
     parts = urlsplit(url)
     if not parts.hostname:
         return ""
@@ -42,6 +48,9 @@ def host_of(url: str) -> str:
         port = None
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.hostname if port is None or port == default else f"{parts.hostname}:{port}"
+
+
+_host_of = functools.lru_cache(maxsize=1024)(_parse_host)
 
 
 def account_handle(account: Mapping[str, Any], instance_host: str) -> str:
