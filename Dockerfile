@@ -1,4 +1,14 @@
 # Merkwacht: the daemon in a small image. Config is mounted read-only; secrets come from the environment.
+
+# The analyser's optional C scorer needs a compiler to build; the image that runs it does not keep one.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
+COPY bot ./bot
+COPY storage ./storage
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -7,11 +17,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MPLBACKEND=Agg \
     MERKWACHT_CONFIG=/config/config.toml
 
-WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY storage ./storage
-RUN pip install ".[postgres]" \
+COPY --from=build /wheels /wheels
+RUN pip install "$(ls /wheels/merkwacht-*.whl)[postgres]" && rm -r /wheels \
+    && python -c "import bot.analysis._speedups" \
     && useradd --system --uid 10001 --home-dir /data merkwacht \
     && mkdir -p /data && chown merkwacht /data
 
