@@ -1,5 +1,5 @@
-/* The learned analyser's per-post scoring in C: the character n-gram hashing of `features._char_buckets` and the
- * sum of a post's weight rows that `LinearModel.scores` does in numpy.
+/* The learned analyser's per-post scoring in C: the character n-gram and word hashing of `features._char_buckets` and
+ * `features.word_buckets`, and the sum of a post's weight rows that `LinearModel.scores` does in numpy.
  *
  * Optional: setup.py builds it when a C compiler is present; without it the analyser runs the numpy code, which is
  * what training uses and what tests/analysis/test_speedups.py holds this module to (same buckets, same scores).
@@ -20,19 +20,22 @@ typedef struct {
     unsigned shift;
     Py_ssize_t count;     /* how many n (2, 3, ... count + 1) */
     uint64_t salt[MAX_N]; /* salt of n = i + 2 */
+    uint64_t unigram, bigram; /* the salts of the language-free word unigrams and of the bigrams */
 } Hashing;
 
 static int read_hashing(PyObject *spec, Hashing *h) {
-    /* spec: (prime, mix, shift, (salt of n=2, salt of n=3, ...)) */
+    /* spec: (prime, mix, shift, (salt of n=2, salt of n=3, ...), unigram salt, bigram salt) */
     PyObject *salts;
-    unsigned long long prime, mix;
+    unsigned long long prime, mix, unigram, bigram;
     unsigned int shift;
-    if (!PyArg_ParseTuple(spec, "KKIO!;hashing must be (prime, mix, shift, salts)", &prime, &mix, &shift,
-                          &PyTuple_Type, &salts))
+    if (!PyArg_ParseTuple(spec, "KKIO!KK;hashing must be (prime, mix, shift, salts, unigram salt, bigram salt)",
+                          &prime, &mix, &shift, &PyTuple_Type, &salts, &unigram, &bigram))
         return -1;
     h->prime = (uint64_t)prime;
     h->mix = (uint64_t)mix;
     h->shift = shift;
+    h->unigram = (uint64_t)unigram;
+    h->bigram = (uint64_t)bigram;
     h->count = PyTuple_GET_SIZE(salts);
     if (h->count < 1 || h->count > MAX_N || shift == 0 || shift >= 64) {
         PyErr_SetString(PyExc_ValueError, "hashing: 1 to 8 n-gram sizes and a shift of 1 to 63 bits");
@@ -48,6 +51,8 @@ static int read_hashing(PyObject *spec, Hashing *h) {
 
 /* Code points of `text` as the numpy version reads them (UTF-32, lone surrogates as their own values). */
 static uint64_t *code_points(PyObject *text, Py_ssize_t *length) {
+    if (PyUnicode_READY(text) < 0) /* a no-op from Python 3.12; a legacy string on 3.11 */
+        return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -114,6 +119,114 @@ done:
     return out;
 }
 
+/* CRC-32 (the polynomial of zlib.crc32) of a word's UTF-8 bytes, lone surrogates encoded as three bytes like any
+ * other code point below U+10000: what zlib.crc32(word.encode("utf-8", "surrogatepass")) gives. */
+static uint32_t crc_table[256];
+
+static void init_crc_table(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+static inline uint32_t crc_byte(uint32_t crc, unsigned char byte) {
+    return crc_table[(crc ^ byte) & 0xFF] ^ (crc >> 8);
+}
+
+static uint32_t word_crc(PyObject *word) {
+    int kind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    uint32_t crc = 0xFFFFFFFFu;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x80) {
+            crc = crc_byte(crc, (unsigned char)c);
+        } else if (c < 0x800) {
+            crc = crc_byte(crc, (unsigned char)(0xC0 | (c >> 6)));
+            crc = crc_byte(crc, (unsigned char)(0x80 | (c & 0x3F)));
+        } else if (c < 0x10000) {
+            crc = crc_byte(crc, (unsigned char)(0xE0 | (c >> 12)));
+            crc = crc_byte(crc, (unsigned char)(0x80 | ((c >> 6) & 0x3F)));
+            crc = crc_byte(crc, (unsigned char)(0x80 | (c & 0x3F)));
+        } else {
+            crc = crc_byte(crc, (unsigned char)(0xF0 | (c >> 18)));
+            crc = crc_byte(crc, (unsigned char)(0x80 | ((c >> 12) & 0x3F)));
+            crc = crc_byte(crc, (unsigned char)(0x80 | ((c >> 6) & 0x3F)));
+            crc = crc_byte(crc, (unsigned char)(0x80 | (c & 0x3F)));
+        }
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+static inline uint64_t bucket(uint64_t h, uint64_t salt, const Hashing *hashing) {
+    return ((h ^ salt) * hashing->mix) >> hashing->shift;
+}
+
+/* Whether a surface is punctuation, which makes no word features: it starts with one of "!?.…;". */
+static inline int is_punct(PyObject *surface) {
+    if (PyUnicode_GET_LENGTH(surface) == 0)
+        return 0;
+    Py_UCS4 c = PyUnicode_READ_CHAR(surface, 0);
+    return c == '!' || c == '?' || c == '.' || c == 0x2026 || c == ';';
+}
+
+/* The word feature buckets of `surfaces` into out (3 per word at most), in the order of features.word_buckets;
+ * returns how many, or -1 with an exception set. */
+static Py_ssize_t word_features(PyObject *surfaces, uint64_t language_salt, const Hashing *h, uint64_t *out) {
+    Py_ssize_t n = PyList_GET_SIZE(surfaces), count = 0;
+    uint64_t previous = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *surface = PyList_GET_ITEM(surfaces, i);
+        if (!PyUnicode_Check(surface)) {
+            PyErr_SetString(PyExc_TypeError, "surfaces must be a list of str");
+            return -1;
+        }
+        if (PyUnicode_READY(surface) < 0)
+            return -1;
+        if (is_punct(surface))
+            continue;
+        uint64_t key = word_crc(surface);
+        out[count++] = bucket(key, h->unigram, h);
+        out[count++] = bucket(key, language_salt, h);
+        if (previous)
+            out[count++] = bucket(previous * h->prime + key, h->bigram, h);
+        previous = key;
+    }
+    return count;
+}
+
+/* word_buckets(surfaces, language_salt, hashing) -> list[int]: as features.word_buckets. */
+static PyObject *word_buckets(PyObject *self, PyObject *args) {
+    PyObject *surfaces, *spec;
+    unsigned long long language_salt;
+    Hashing h;
+    if (!PyArg_ParseTuple(args, "O!KO!", &PyList_Type, &surfaces, &language_salt, &PyTuple_Type, &spec)
+        || read_hashing(spec, &h) < 0)
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(surfaces);
+    uint64_t *buckets = PyMem_Malloc((size_t)(3 * n + 1) * sizeof(uint64_t));
+    if (buckets == NULL)
+        return PyErr_NoMemory();
+    PyObject *out = NULL;
+    Py_ssize_t count = word_features(surfaces, (uint64_t)language_salt, &h, buckets);
+    if (count >= 0 && (out = PyList_New(count)) != NULL) {
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *b = PyLong_FromUnsignedLongLong(buckets[i]);
+            if (b == NULL) {
+                Py_CLEAR(out);
+                break;
+            }
+            PyList_SET_ITEM(out, i, b);
+        }
+    }
+    PyMem_Free(buckets);
+    return out;
+}
+
 typedef struct {
     const float *rows;
     Py_ssize_t n_rows, width;
@@ -159,17 +272,20 @@ static int add_rows(Rows *r, PyObject *indices, long long offset, double value, 
     return 0;
 }
 
-/* scores(rows, bias, hashing, text, words, dense_slots, dense_values, vector_rows, vector_offset) -> list[float]
+/* scores(rows, bias, hashing, text, surfaces, language_salt, dense_slots, dense_values, vector_rows, vector_offset)
+ *   -> list[float]
  *
- * bias + the rows of `text`'s character n-grams, each times 1/sqrt(their number), + the rows of `words`, each times
- * 1/sqrt((len(words) + 1) // 3), + dense_values[i] times the row dense_slots[i], + the mean of the rows
- * vector_offset + vector_rows[i]: what `LinearModel.scores(*features.extract(...), vector_rows)` computes. */
+ * bias + the rows of `text`'s character n-grams, each times 1/sqrt(their number), + the rows of the word features
+ * of `surfaces` (features.word_buckets), each times 1/sqrt((their number + 1) // 3), + dense_values[i] times the row
+ * dense_slots[i], + the mean of the rows vector_offset + vector_rows[i]: what
+ * `LinearModel.scores(*features.vector(parts), vector_rows)` computes. */
 static PyObject *scores(PyObject *self, PyObject *args) {
-    PyObject *rows_obj, *bias_obj, *spec, *text, *words, *dense_slots, *dense_values, *vector_rows;
+    PyObject *rows_obj, *bias_obj, *spec, *text, *surfaces, *dense_slots, *dense_values, *vector_rows;
+    unsigned long long language_salt;
     long long vector_offset;
     Hashing h;
-    if (!PyArg_ParseTuple(args, "OOO!UOOOOL", &rows_obj, &bias_obj, &PyTuple_Type, &spec, &text, &words,
-                          &dense_slots, &dense_values, &vector_rows, &vector_offset)
+    if (!PyArg_ParseTuple(args, "OOO!UO!KOOOL", &rows_obj, &bias_obj, &PyTuple_Type, &spec, &text, &PyList_Type,
+                          &surfaces, &language_salt, &dense_slots, &dense_values, &vector_rows, &vector_offset)
         || read_hashing(spec, &h) < 0)
         return NULL;
     Py_buffer rows_view, bias_view;
@@ -181,7 +297,7 @@ static PyObject *scores(PyObject *self, PyObject *args) {
     }
     PyObject *out = NULL;
     double *acc = NULL;
-    uint64_t *codes = NULL;
+    uint64_t *codes = NULL, *words = NULL;
     if (rows_view.ndim != 2 || rows_view.itemsize != 4 || strcmp(rows_view.format, "f") != 0
         || bias_view.ndim != 1 || bias_view.itemsize != 4 || strcmp(bias_view.format, "f") != 0
         || bias_view.shape[0] != rows_view.shape[1]) {
@@ -212,15 +328,20 @@ static PyObject *scores(PyObject *self, PyObject *args) {
             }
         }
     }
-    if (!PyList_Check(words)) {
-        PyErr_SetString(PyExc_TypeError, "words must be a list of int");
+    words = PyMem_Malloc((size_t)(3 * PyList_GET_SIZE(surfaces) + 1) * sizeof(uint64_t));
+    if (words == NULL) {
+        PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t n_words = PyList_GET_SIZE(words);
+    Py_ssize_t n_words = word_features(surfaces, (uint64_t)language_salt, &h, words);
+    if (n_words < 0)
+        goto done;
     if (n_words) {
+        /* 1/sqrt(number of words): each word brings two unigram features and a bigram with the word before it. */
         double value = (double)(float)(1.0 / sqrt((double)((n_words + 1) / 3)));
-        if (add_rows(&r, words, 0, value, NULL) < 0)
-            goto done;
+        for (Py_ssize_t i = 0; i < n_words; i++)
+            if (add_row(&r, (long long)words[i], value) < 0)
+                goto done;
     }
     if (add_rows(&r, dense_slots, 0, 0.0, dense_values) < 0)
         goto done;
@@ -245,6 +366,7 @@ static PyObject *scores(PyObject *self, PyObject *args) {
         PyList_SET_ITEM(out, j, f);
     }
 done:
+    PyMem_Free(words);
     PyMem_Free(codes);
     PyMem_Free(acc);
     PyBuffer_Release(&bias_view);
@@ -255,8 +377,11 @@ done:
 static PyMethodDef methods[] = {
     {"char_buckets", char_buckets, METH_VARARGS,
      "char_buckets(text, hashing) -> list[int]: the character n-gram buckets of text, all n = 2 first."},
+    {"word_buckets", word_buckets, METH_VARARGS,
+     "word_buckets(surfaces, language_salt, hashing) -> list[int]: the word feature buckets of the surfaces."},
     {"scores", scores, METH_VARARGS,
-     "scores(rows, bias, hashing, text, words, dense_slots, dense_values, vector_rows, vector_offset) -> list[float]"},
+     "scores(rows, bias, hashing, text, surfaces, language_salt, dense_slots, dense_values, vector_rows, "
+     "vector_offset) -> list[float]"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -264,4 +389,7 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_speedups", "The learned analyser's per-post scoring in C (optional).", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__speedups(void) {
+    init_crc_table();
+    return PyModule_Create(&module);
+}

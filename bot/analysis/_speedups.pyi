@@ -3,17 +3,21 @@
 import numpy as np
 import numpy.typing as npt
 
-Hashing = tuple[int, int, int, tuple[int, ...]]
+Hashing = tuple[int, int, int, tuple[int, ...], int, int]
 
 def char_buckets(text: str, hashing: Hashing, /) -> list[int]:
     """The buckets of the character n-grams of `text`, all n = 2 first (as `features._char_buckets`)."""
+
+def word_buckets(surfaces: list[str], language_salt: int, hashing: Hashing, /) -> list[int]:
+    """The word feature buckets of `surfaces` (as `features.word_buckets`)."""
 
 def scores(
     rows: npt.NDArray[np.float32],
     bias: npt.NDArray[np.float32],
     hashing: Hashing,
     text: str,
-    words: list[int],
+    surfaces: list[str],
+    language_salt: int,
     dense_slots: list[int],
     dense_values: list[float],
     vector_rows: list[int],

@@ -171,9 +171,16 @@ def _bucket_int(h: int, salt: str) -> int:
 
 _CHAR_SALTS = np.array([_SALT[f"c{n}"] for n in CHAR_NGRAMS], dtype=np.uint64)
 assert tuple(range(2, 2 + len(CHAR_NGRAMS))) == CHAR_NGRAMS, "the compiled scorer takes n = 2, 3, ... in order"
-HASHING = (_PRIME_INT, _MIX_INT, _SHIFT_INT, tuple(_SALT_INT[f"c{n}"] for n in CHAR_NGRAMS))
-"""The character n-gram hashing as the compiled scorer (`bot.analysis._speedups`) takes it: prime, multiplier,
-shift, the salt of each n."""
+HASHING = (
+    _PRIME_INT, _MIX_INT, _SHIFT_INT, tuple(_SALT_INT[f"c{n}"] for n in CHAR_NGRAMS), _SALT_INT["w1"], _SALT_INT["w2"]
+)
+"""The hashing as the compiled scorer (`bot.analysis._speedups`) takes it: prime, multiplier, shift, the salt of each
+n of the character n-grams, the salts of the language-free word unigrams and of the bigrams."""
+
+
+def language_salt(lang: str) -> int:
+    """The salt of the language-crossed word unigrams of `lang` (one of LANGS, or "xx")."""
+    return _SALT_INT["l" + lang]
 
 
 def _char_buckets(text: str) -> IntArray:
@@ -212,8 +219,10 @@ class Parts:
 
     text: str
     """The normalised text whose character n-grams are features (each worth 1/sqrt(their number))."""
-    words: list[int]
-    """Word unigram and bigram buckets (each worth 1/sqrt(the number of words))."""
+    surfaces: list[str]
+    """The words, emoji and punctuation of that text, whose word unigrams and bigrams are features (`word_buckets`)."""
+    lang: str
+    """The language the unigrams are crossed with: one of LANGS, or "xx"."""
     dense: dict[str, float]
     """The dense cue features by name (see DENSE), with their values."""
 
@@ -229,6 +238,13 @@ def parts(
     """The features of a post's tokens (already stripped of the selecting hashtags), in their three groups."""
     lang = language if language in LANGS else "xx"
     surfaces = [s for s in map(_surface, tokens) if s is not None]
+    # Character n-grams of the whole normalised text, across word boundaries ("not good", "@user thanks").
+    return Parts(" " + " ".join(surfaces) + " ", surfaces, lang, _dense(tokens, language, lang, lexicon, has_link))
+
+
+def word_buckets(surfaces: Sequence[str], lang: str) -> list[int]:
+    """The word features of a post's surfaces: per word (punctuation makes none) its language-free and its
+    language-crossed unigram, and its bigram with the word before it."""
     words: list[int] = []
     previous = 0
     for surface in surfaces:
@@ -240,8 +256,7 @@ def parts(
         if previous:
             words.append(_bucket_int((previous * _PRIME_INT + word_hash) & _MASK64, "w2"))
         previous = word_hash
-    # Character n-grams of the whole normalised text, across word boundaries ("not good", "@user thanks").
-    return Parts(" " + " ".join(surfaces) + " ", words, _dense(tokens, language, lang, lexicon, has_link))
+    return words
 
 
 def vector(p: Parts) -> tuple[IntArray, FloatArray]:
@@ -250,9 +265,10 @@ def vector(p: Parts) -> tuple[IntArray, FloatArray]:
     The character n-grams are each worth 1/sqrt(their number), the word features 1/sqrt(the number of words); the
     dense cue features keep their own values."""
     chars = _char_buckets(p.text)
-    n_char, n_word_features = len(chars), len(p.words)
+    words = word_buckets(p.surfaces, p.lang)
+    n_char, n_word_features = len(chars), len(words)
     dense = p.dense
-    idx = np.concatenate([chars, np.array(p.words + dense_slots(dense), dtype=np.int64)])
+    idx = np.concatenate([chars, np.array(words + dense_slots(dense), dtype=np.int64)])
     val = np.empty(len(idx), dtype=np.float32)
     if n_char:
         val[:n_char] = 1.0 / math.sqrt(n_char)

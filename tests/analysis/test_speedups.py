@@ -43,6 +43,16 @@ def test_the_c_scorer_hashes_character_ngrams_exactly_as_numpy_does(text: str) -
     assert _speedups.char_buckets(text, features.HASHING) == features._char_buckets(text).tolist()
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(ANY_TEXT.filter(bool), st.sampled_from(["!", "?!", "...", "…", ";)", "@user", "#fail"]))),
+       st.sampled_from([*features.LANGS, "xx"]))
+@example(["\ud83d", "ok", "\U0001f600", "é", "\u0800", "!"], "nl")
+def test_the_c_scorer_hashes_words_exactly_as_python_does(surfaces: list[str], lang: str) -> None:
+    assert _speedups is not None
+    got = _speedups.word_buckets(surfaces, features.language_salt(lang), features.HASHING)
+    assert got == features.word_buckets(surfaces, lang)
+
+
 @settings(max_examples=300, deadline=None)
 @given(POST_TEXT, st.sampled_from(["en", "nl", "de", "fr", "es", None]))
 def test_a_post_gets_the_same_scores_and_labels_from_either_scorer(
@@ -53,8 +63,9 @@ def test_a_post_gets_the_same_scores_and_labels_from_either_scorer(
     parts = features.parts(tokens, language, lexicons.load(language or "en"), "http" in text)
     words = features.vector_rows(tokens, compiled.words.row_of)
     assert _speedups is not None
-    raw = _speedups.scores(compiled._rows, compiled.bias, features.HASHING, parts.text, parts.words,
-                           features.dense_slots(parts.dense), list(parts.dense.values()), words, features.DIM)
+    raw = _speedups.scores(compiled._rows, compiled.bias, features.HASHING, parts.text, parts.surfaces,
+                           features.language_salt(parts.lang), features.dense_slots(parts.dense),
+                           list(parts.dense.values()), words, features.DIM)
     # numpy sums in float32, the C scorer in double: the scores agree to float32 rounding.
     assert np.allclose(raw, plain.scores(*features.vector(parts), words), atol=1e-4)
     got, want = compiled.decide_parts(parts, words), plain.decide_parts(parts, words)
@@ -66,16 +77,16 @@ def test_the_c_scorer_refuses_a_row_outside_the_model(models: tuple[LinearModel,
     model = models[0]
     assert _speedups is not None
     with pytest.raises(IndexError, match="outside the model"):
-        _speedups.scores(model._rows, model.bias, features.HASHING, " ok ", [features.DIM + len(model.words)], [],
-                         [], [], features.DIM)
+        _speedups.scores(model._rows, model.bias, features.HASHING, " ok ", [], 0, [features.DIM + len(model.words)],
+                         [1.0], [], features.DIM)
     with pytest.raises(IndexError, match="outside the model"):
-        _speedups.scores(model._rows, model.bias, features.HASHING, " ok ", [], [], [], [-1], 0)
+        _speedups.scores(model._rows, model.bias, features.HASHING, " ok ", [], 0, [], [], [-1], 0)
 
 
 def test_the_c_scorer_refuses_weights_of_another_type(models: tuple[LinearModel, LinearModel]) -> None:
     model = models[0]
     assert _speedups is not None
     with pytest.raises(TypeError, match="float32"):
-        _speedups.scores(model._rows.astype(np.float64), model.bias, features.HASHING, " ok ", [], [], [], [], 0)
+        _speedups.scores(model._rows.astype(np.float64), model.bias, features.HASHING, " ok ", [], 0, [], [], [], 0)
     with pytest.raises(TypeError, match="one per index"):
-        _speedups.scores(model._rows, model.bias, features.HASHING, " ok ", [], [1, 2], [0.5], [], 0)
+        _speedups.scores(model._rows, model.bias, features.HASHING, " ok ", [], 0, [1, 2], [0.5], [], 0)
