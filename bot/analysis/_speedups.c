@@ -389,7 +389,14 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_speedups", "The learned analyser's per-post scoring in C (optional).", -1, methods,
 };
 
+/* Raised whenever the interface changes, so that linear.py leaves a stale build (an editable install not rebuilt
+ * after an update) unused rather than calling it with the wrong arguments. */
+#define INTERFACE_VERSION 2
+
 PyMODINIT_FUNC PyInit__speedups(void) {
     init_crc_table();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", INTERFACE_VERSION) < 0)
+        Py_CLEAR(m);
+    return m;
 }

@@ -5,6 +5,9 @@ import numpy.typing as npt
 
 Hashing = tuple[int, int, int, tuple[int, ...], int, int]
 
+VERSION: int
+"""The interface version (see linear.SPEEDUPS_VERSION)."""
+
 def char_buckets(text: str, hashing: Hashing, /) -> list[int]:
     """The buckets of the character n-grams of `text`, all n = 2 first (as `features._char_buckets`)."""
 

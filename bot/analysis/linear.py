@@ -9,6 +9,7 @@ one gather and a sum in numpy, plus the mean of the post's words' scores.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,10 +23,22 @@ from bot.analysis import features
 from bot.analysis.wordvectors import WordScores
 from bot.model import CxType, SentimentLabel
 
+log = logging.getLogger(__name__)
+
+SPEEDUPS_VERSION = 2
+"""The interface of `_speedups` this code calls: a build of another version (an editable install not rebuilt after
+an update) is left unused, not called with the wrong arguments."""
+
 try:
     import bot.analysis._speedups as _speedups
 except ImportError:  # built at install only where a C compiler was present; the numpy code gives the same scores
     _speedups = None  # type: ignore[assignment]
+else:
+    if getattr(_speedups, "VERSION", None) != SPEEDUPS_VERSION:
+        log.warning("bot/analysis/_speedups is a stale build (interface %s, this code needs %s): posts are scored "
+                    "with numpy, a little slower; `pip install -e .` rebuilds it",
+                    getattr(_speedups, "VERSION", "1"), SPEEDUPS_VERSION)
+        _speedups = None  # type: ignore[assignment]
 
 MODEL_DIR = Path(__file__).with_name("data")
 MODEL_NAME = "model"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import zlib
 
@@ -111,3 +113,21 @@ def test_every_label_has_a_confidence(analyser: Analyser, text: str) -> None:
     assert a.sentiment_confidence is not None and 0.0 <= a.sentiment_confidence <= 1.0
     assert a.cx_confidence is not None and 0.0 <= a.cx_confidence <= 1.0
     assert -1.0 <= a.sentiment_score <= 1.0
+
+
+def test_a_stale_build_of_the_c_scorer_is_left_unused_and_says_so() -> None:
+    # An editable install not rebuilt after an update keeps an old _speedups: calling it with today's arguments
+    # would fail on every post, so it is not called; the numpy scorer gives the same answers.
+    code = (
+        "import logging, sys, types\n"
+        "stale = types.ModuleType('bot.analysis._speedups'); stale.VERSION = 1\n"
+        "sys.modules['bot.analysis._speedups'] = stale\n"
+        "logging.basicConfig()\n"
+        "from bot.analysis import Analyser, linear\n"
+        "from bot.config import AnalysisConfig\n"
+        "analysis = Analyser(AnalysisConfig()).analyse_text('Love it, thanks Acme!', 'en')\n"
+        "print(linear._speedups is None, analysis.sentiment)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["True", "positive"]
+    assert "stale build (interface 1, this code needs 2)" in out.stderr
