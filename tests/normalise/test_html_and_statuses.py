@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.sources.mastodon.html import html_to_text
+from bot.sources.mastodon.html import html_to_text, parsed_text, plain_markup_text, tidy
 from bot.sources.mastodon.status import opted_out, status_to_post
 from bot.sources.mastodon.timeline import page_from_statuses
 
@@ -59,6 +59,84 @@ def _cassette_bodies(name: str, path_part: str) -> list[Any]:
         if path_part in interaction["request"]["uri"] and interaction["response"]["status"]["code"] == 200:
             bodies.append(json.loads(interaction["response"]["body"]["string"]))
     return bodies
+
+
+# Markup as Mastodon writes it, to hold the quick reader to the parser: text (with what Mastodon escapes, and
+# whitespace, emoji and accents), links with hidden parts, mentions, hashtags, line breaks and paragraphs.
+_TEXT = st.lists(
+    st.sampled_from([*"ab Z9.,!?#@é☕😍\n\t ", "&amp;", "&lt;", "&gt;", "&quot;", "&#39;", "\xa0", "\x0b"]), max_size=12
+).map("".join)
+_ATTRS = st.lists(st.sampled_from([' href="https://x.example/a?b=1&amp;c=2"', ' class="invisible"', ' class=""',
+                                   ' rel="nofollow noopener"', ' translate="no"', ' data-x="a>b"', " hidden"]),
+                  max_size=3).map("".join)
+
+
+@st.composite
+def _inline(draw: st.DrawFn, depth: int = 0, in_link: bool = False) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["text", "br", "span", "a"] if depth < 3 else ["text", "br"]))
+        if kind == "text":
+            parts.append(draw(_TEXT))
+        elif kind == "br":
+            parts.append(draw(st.sampled_from(["<br>", "<br/>", "<br />"])))
+        elif kind == "a" and not in_link:
+            parts.append(f"<a{draw(_ATTRS)}>{draw(_inline(depth + 1, True))}</a>")
+        else:
+            parts.append(f"<span{draw(_ATTRS)}>{draw(_inline(depth + 1, in_link))}</span>")
+    return "".join(parts)
+
+
+_MASTODON_HTML = st.lists(st.builds(lambda a, b, c: f"<p{a}>{b}</p>{c}", _ATTRS, _inline(), _TEXT), max_size=4).map(
+    "".join
+)
+def _splice(html: str, at: int, piece: str) -> str:
+    # Between two tags or inside text, where a stray piece changes what the parser builds.
+    places = [0, *(i + 1 for i, c in enumerate(html) if c == ">"), *(i for i, c in enumerate(html) if c == "<")]
+    where = places[at % len(places)]
+    return html[:where] + piece + html[where:]
+
+
+# Near misses: the same markup with pieces the quick reader must leave to the parser spliced in.
+_NEAR_MISS = st.builds(
+    _splice,
+    _MASTODON_HTML,
+    st.integers(0, 10_000),
+    st.sampled_from(["<", ">", "&", "&amp", "&nbsp;", "&#x27;", "\r", "\x00", "\ud800", "<p>", "</p>", "<a>", "</a>",
+                     "<span>", "</span>", "</br>", "<div>", "<P>", "<b>x</b>", "<!-- c -->", "<a href='x'>", "<br/ >",
+                     "<p class=x>", "<![CDATA[x]]>", "<script>1</script>", "<p/>", "<span/>", "<p>x</p>",
+                     "<a href=\"y\">z</a>"]),
+)
+
+
+@given(_MASTODON_HTML)
+@settings(max_examples=400, deadline=None)
+def test_markup_as_mastodon_writes_it_is_read_without_the_parser_and_exactly_as_the_parser_reads_it(html: str) -> None:
+    quick = plain_markup_text(html)
+    assert quick is not None
+    assert tidy(quick) == tidy(parsed_text(html))
+
+
+@given(st.one_of(_NEAR_MISS, st.text(max_size=200)))
+@settings(max_examples=600, deadline=None)
+@example('<p>AB<p>x</p>CD</p>')  # a paragraph in a paragraph: the parser closes the first and adds an empty one
+@example('<a href="q">1<a href="y">z</a>2</a>')
+@example("<p>a\ud800b</p>")  # the parser drops a lone surrogate
+def test_other_markup_is_left_to_the_parser_or_read_exactly_as_the_parser_reads_it(html: str) -> None:
+    quick = plain_markup_text(html)
+    assert quick is None or tidy(quick) == tidy(parsed_text(html))
+
+
+def test_real_statuses_are_read_without_the_parser_and_exactly_as_the_parser_reads_them() -> None:
+    contents = [status["content"] for body in _cassette_bodies("test_hashtag_tl.yaml", "/timelines/tag/")
+                for status in body if status["content"]]
+    contents += [body["content"] for body in _cassette_bodies("test_entity_status.yaml", "/statuses/")
+                 if isinstance(body, dict) and body.get("content")]
+    assert contents
+    for html in contents:
+        quick = plain_markup_text(html)
+        assert quick is not None, html
+        assert tidy(quick) == tidy(parsed_text(html)), html
 
 
 def test_a_real_hashtag_timeline_answer_is_read() -> None:
