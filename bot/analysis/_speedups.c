@@ -15,6 +15,14 @@
 
 #define MAX_N 8
 
+/* Strings built by the old wchar_t API must be made ready before their code points are read; from Python 3.12 every
+ * string is, and PyUnicode_READY is deprecated. */
+#if PY_VERSION_HEX < 0x030C0000
+#define ENSURE_READY(s) PyUnicode_READY(s)
+#else
+#define ENSURE_READY(s) 0
+#endif
+
 typedef struct {
     uint64_t prime, mix;
     unsigned shift;
@@ -51,7 +59,7 @@ static int read_hashing(PyObject *spec, Hashing *h) {
 
 /* Code points of `text` as the numpy version reads them (UTF-32, lone surrogates as their own values). */
 static uint64_t *code_points(PyObject *text, Py_ssize_t *length) {
-    if (PyUnicode_READY(text) < 0) /* a no-op from Python 3.12; a legacy string on 3.11 */
+    if (ENSURE_READY(text) < 0)
         return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
@@ -185,7 +193,7 @@ static Py_ssize_t word_features(PyObject *surfaces, uint64_t language_salt, cons
             PyErr_SetString(PyExc_TypeError, "surfaces must be a list of str");
             return -1;
         }
-        if (PyUnicode_READY(surface) < 0)
+        if (ENSURE_READY(surface) < 0)
             return -1;
         if (is_punct(surface))
             continue;
