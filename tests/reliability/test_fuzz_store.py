@@ -8,6 +8,7 @@ The specific cases a user hit (a lone surrogate in a display name, NUL in a Disc
 from __future__ import annotations
 
 import asyncio
+import html as htmllib
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -337,6 +338,46 @@ def test_cleaning_keeps_an_ordinary_post_exactly_as_it_was_and_is_idempotent() -
 def test_markup_nested_too_deep_for_the_parser_still_gives_its_text(depth: int, word: str, tag: str) -> None:
     html = f"<{tag} class='x'>" * depth + f"{word} &amp; more" + f"</{tag}>" * depth
     assert html_to_text(html) == f"{word} & more"
+
+
+def test_256_kib_of_tags_that_never_close_convert_in_bounded_time() -> None:
+    # Bounded work, not a timed assertion: every "<" of such a tail once made the depth scan read to the end of the
+    # text (quadratic: over five minutes of CPU for this post); now neither scan looks past the last ">".
+    unclosed = '<span a="" ' * 23_831
+    assert html_to_text(unclosed) == ""
+    assert html_to_text("<div>" * 300 + "Acme" + "<br" * 80_000) == "Acme"
+
+
+_SOUP = st.lists(st.sampled_from(["<div>", "</div>", "<p>", "</p>", "<br>", "<br/>", "<img src=x>", "<b", "<br", "<",
+                                  ">", "</", "/>", "x", " ", '"', "<script>", "</script>", "<span a=\"\" "]),
+                 max_size=60).map("".join)
+
+
+@given(_SOUP)
+@settings(max_examples=400, deadline=None)
+def test_the_bounded_tag_scans_read_markup_as_the_unbounded_ones_did(html: str) -> None:
+    import bot.sources.mastodon.html as module
+
+    def depth_unbounded(html: str, stop_at: int = module.MAX_DEPTH) -> int:
+        depth = deepest = 0
+        for match in module._TAG.finditer(html):
+            closing, name, self_closing = match.groups()
+            if closing:
+                depth = max(0, depth - 1)
+            elif not self_closing and name.lower() not in module._VOID:
+                depth += 1
+                deepest = max(deepest, depth)
+                if deepest > stop_at:
+                    break
+        return deepest
+
+    def flatten_unbounded(html: str) -> str:
+        text = module._BLOCK_OR_BREAK.sub("\n", module._DROPPED_ELEMENTS.sub("", html))
+        return htmllib.unescape(module._ANY_TAG.sub("", text))
+
+    for stop_at in (2, module.MAX_DEPTH):
+        assert module.nesting_depth(html, stop_at) == depth_unbounded(html, stop_at)
+    assert module._flatten(html) == flatten_unbounded(html)
 
 
 def test_the_shortest_markup_nested_too_deep_is_longer_than_what_skips_the_depth_scan() -> None:

@@ -32,7 +32,9 @@ _ANY_TAG = re.compile(r"<[^>]*>?")
 def nesting_depth(html: str, stop_at: int = MAX_DEPTH) -> int:
     """How deeply elements nest (a linear scan of the tags, stopping once `stop_at` is passed)."""
     depth = deepest = 0
-    for match in _TAG.finditer(html):
+    # A tag ends in ">", so none starts after the last one. Without that bound every "<" of a tail without ">" made the
+    # scan read to the end of the text: 256 KiB of `<span a="" ` took over five minutes of CPU.
+    for match in _TAG.finditer(html, 0, html.rfind(">") + 1):
         closing, name, self_closing = match.groups()
         if closing:
             depth = max(0, depth - 1)
@@ -48,7 +50,10 @@ def nesting_depth(html: str, stop_at: int = MAX_DEPTH) -> int:
 def _flatten(html: str) -> str:
     # Linear in the size: blocks and breaks become line breaks, other tags vanish, entities are decoded.
     text = _DROPPED_ELEMENTS.sub("", html)
-    text = _BLOCK_OR_BREAK.sub("\n", text)
+    # As in nesting_depth: a block or break tag ends in ">", and searching the tail after the last one for it would
+    # read to the end from every "<br" there.
+    end = text.rfind(">") + 1
+    text = _BLOCK_OR_BREAK.sub("\n", text[:end]) + text[end:]
     return htmllib.unescape(_ANY_TAG.sub("", text))
 
 
