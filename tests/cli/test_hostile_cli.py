@@ -21,7 +21,11 @@ from bot.cli.main import cli
 from storage.db import Database
 from storage.export import csv_safe
 
-TODAY = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+
+def today() -> date:
+    """Today in the configs' time zone, read when a test runs: a date fixed at collection is yesterday for a test
+    that runs after midnight in Amsterdam."""
+    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
 
 
 @pytest.fixture(autouse=True)
@@ -66,14 +70,16 @@ def existing_db(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
-        (TODAY, "is today and not over"),
-        (TODAY + timedelta(days=1), "has not begun yet"),
+        (0, "is today and not over"),
+        (1, "has not begun yet"),
         (date(9999, 12, 31), "has not begun yet"),
         (date(1, 1, 1), "is before 2000-01-01"),
     ],
 )
-def test_digest_refuses_a_day_that_is_not_over_or_out_of_range(tmp_path: Path, day: date, expected: str) -> None:
+def test_digest_refuses_a_day_that_is_not_over_or_out_of_range(tmp_path: Path, day: date | int, expected: str) -> None:
     existing_db(tmp_path)
+    if isinstance(day, int):  # days from today
+        day = today() + timedelta(days=day)
     result = run("--config", str(config_file(tmp_path)), "digest", "--date", day.isoformat())
     assert result.exit_code == 2
     assert expected in brief(result)
@@ -82,8 +88,9 @@ def test_digest_refuses_a_day_that_is_not_over_or_out_of_range(tmp_path: Path, d
 def test_todays_digest_can_be_looked_at_with_dry_run_and_sent_only_with_force_partial(tmp_path: Path) -> None:
     existing_db(tmp_path)
     config = str(config_file(tmp_path))
-    looked = run("--config", config, "digest", "--date", f"{TODAY:%Y-%m-%d}", "--dry-run")
-    forced = run("--config", config, "digest", "--date", f"{TODAY:%Y-%m-%d}", "--force-partial")
+    day = f"{today():%Y-%m-%d}"
+    looked = run("--config", config, "digest", "--date", day, "--dry-run")
+    forced = run("--config", config, "digest", "--date", day, "--force-partial")
     assert looked.exit_code == 0, looked.output
     assert "is today" not in forced.output and "no Discord token" in brief(forced), "past the date guard"
 

@@ -194,10 +194,13 @@ def test_sigkill_at_random_moments_loses_no_post_duplicates_none_and_posts_the_d
     assert kills == CYCLES
     assert posts == on_server == len(server_ids) + 150, "every post the server has is stored"
     assert duplicates == 0 and len(stored) == posts, "and stored once"
-    assert list(digests_per_day.values()) == [1], "one day's digest, recorded as sent once"
+    # One day's digest; two if the test ran across midnight in Amsterdam, when the next one falls due.
+    assert digests_per_day and all(n == 1 for n in digests_per_day.values()), "each day's digest recorded sent once"
+    assert len(digests_per_day) <= 2
     assert messages and all(n == 1 for n in nonces.values()), "each digest message reached the channel once"
-    [row] = [r for r in digest_rows if r.status == "sent"]
-    assert len(row.message_ids if isinstance(row.message_ids, list) else eval_json(row.message_ids)) == len(messages)
+    sent = [r for r in digest_rows if r.status == "sent"]
+    ids = [i for r in sent for i in (r.message_ids if isinstance(r.message_ids, list) else eval_json(r.message_ids))]
+    assert len(ids) == len(messages)
 
 
 def eval_json(value: str) -> list[Any]:
