@@ -85,45 +85,71 @@ static inline Py_ssize_t ngram_count(Py_ssize_t length, const Hashing *h) {
     return total;
 }
 
+static inline uint64_t bucket(uint64_t h, uint64_t salt, const Hashing *hashing) {
+    return ((h ^ salt) * hashing->mix) >> hashing->shift;
+}
+
+/* The buckets of the character n-grams of `text`, all n = 2 first (the order of features._char_buckets), in a new
+ * array of *count entries; NULL with an exception set. */
+static uint64_t *char_ngram_buckets(PyObject *text, const Hashing *h, Py_ssize_t *count) {
+    Py_ssize_t length;
+    uint64_t *codes = code_points(text, &length);
+    if (codes == NULL)
+        return NULL;
+    Py_ssize_t total = ngram_count(length, h);
+    uint64_t *out = PyMem_Malloc((size_t)(total > 0 ? total : 1) * sizeof(uint64_t));
+    /* The rolling hash of the n-grams starting at i is kept per i, as numpy keeps one array per n. */
+    uint64_t *rolling = PyMem_Malloc((size_t)(length > 0 ? length : 1) * sizeof(uint64_t));
+    if (out == NULL || rolling == NULL) {
+        PyMem_Free(out);
+        PyMem_Free(rolling);
+        PyMem_Free(codes);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    memcpy(rolling, codes, (size_t)length * sizeof(uint64_t));
+    Py_ssize_t at = 0;
+    for (Py_ssize_t k = 0; k < h->count; k++) {
+        Py_ssize_t n = k + 2;
+        for (Py_ssize_t i = 0; i + n <= length; i++) {
+            rolling[i] = rolling[i] * h->prime + codes[i + n - 1];
+            out[at++] = bucket(rolling[i], h->salt[k], h);
+        }
+    }
+    PyMem_Free(rolling);
+    PyMem_Free(codes);
+    *count = total;
+    return out;
+}
+
+/* A new list of the first `count` buckets, or NULL with an exception set. */
+static PyObject *bucket_list(const uint64_t *buckets, Py_ssize_t count) {
+    PyObject *out = PyList_New(count);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *b = PyLong_FromUnsignedLongLong(buckets[i]);
+        if (b == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, b);
+    }
+    return out;
+}
+
 /* char_buckets(text, hashing) -> list[int]: the buckets of the character n-grams of `text`, all n = 2 first. */
 static PyObject *char_buckets(PyObject *self, PyObject *args) {
     PyObject *text, *spec;
     Hashing h;
     if (!PyArg_ParseTuple(args, "UO!", &text, &PyTuple_Type, &spec) || read_hashing(spec, &h) < 0)
         return NULL;
-    Py_ssize_t length;
-    uint64_t *codes = code_points(text, &length);
-    if (codes == NULL)
+    Py_ssize_t count;
+    uint64_t *buckets = char_ngram_buckets(text, &h, &count);
+    if (buckets == NULL)
         return NULL;
-    PyObject *out = PyList_New(0);
-    if (out == NULL)
-        goto done;
-    /* The rolling hash of the n-grams starting at i is kept per i, as numpy keeps one array per n. */
-    uint64_t *rolling = PyMem_Malloc((size_t)(length > 0 ? length : 1) * sizeof(uint64_t));
-    if (rolling == NULL) {
-        Py_CLEAR(out);
-        PyErr_NoMemory();
-        goto done;
-    }
-    memcpy(rolling, codes, (size_t)length * sizeof(uint64_t));
-    for (Py_ssize_t k = 0; k < h.count; k++) {
-        Py_ssize_t n = k + 2;
-        for (Py_ssize_t i = 0; i + n <= length; i++) {
-            rolling[i] = rolling[i] * h.prime + codes[i + n - 1];
-            PyObject *bucket = PyLong_FromUnsignedLongLong(((rolling[i] ^ h.salt[k]) * h.mix) >> h.shift);
-            if (bucket == NULL || PyList_Append(out, bucket) < 0) {
-                Py_XDECREF(bucket);
-                Py_CLEAR(out);
-                break;
-            }
-            Py_DECREF(bucket);
-        }
-        if (out == NULL)
-            break;
-    }
-    PyMem_Free(rolling);
-done:
-    PyMem_Free(codes);
+    PyObject *out = bucket_list(buckets, count);
+    PyMem_Free(buckets);
     return out;
 }
 
@@ -168,10 +194,6 @@ static uint32_t word_crc(PyObject *word) {
         }
     }
     return crc ^ 0xFFFFFFFFu;
-}
-
-static inline uint64_t bucket(uint64_t h, uint64_t salt, const Hashing *hashing) {
-    return ((h ^ salt) * hashing->mix) >> hashing->shift;
 }
 
 /* Whether a surface is punctuation, which makes no word features: it starts with one of "!?.…;". */
@@ -219,18 +241,8 @@ static PyObject *word_buckets(PyObject *self, PyObject *args) {
     uint64_t *buckets = PyMem_Malloc((size_t)(3 * n + 1) * sizeof(uint64_t));
     if (buckets == NULL)
         return PyErr_NoMemory();
-    PyObject *out = NULL;
     Py_ssize_t count = word_features(surfaces, (uint64_t)language_salt, &h, buckets);
-    if (count >= 0 && (out = PyList_New(count)) != NULL) {
-        for (Py_ssize_t i = 0; i < count; i++) {
-            PyObject *b = PyLong_FromUnsignedLongLong(buckets[i]);
-            if (b == NULL) {
-                Py_CLEAR(out);
-                break;
-            }
-            PyList_SET_ITEM(out, i, b);
-        }
-    }
+    PyObject *out = count >= 0 ? bucket_list(buckets, count) : NULL;
     PyMem_Free(buckets);
     return out;
 }
@@ -305,7 +317,7 @@ static PyObject *scores(PyObject *self, PyObject *args) {
     }
     PyObject *out = NULL;
     double *acc = NULL;
-    uint64_t *codes = NULL, *words = NULL;
+    uint64_t *chars = NULL, *words = NULL;
     if (rows_view.ndim != 2 || rows_view.itemsize != 4 || strcmp(rows_view.format, "f") != 0
         || bias_view.ndim != 1 || bias_view.itemsize != 4 || strcmp(bias_view.format, "f") != 0
         || bias_view.shape[0] != rows_view.shape[1]) {
@@ -320,21 +332,15 @@ static PyObject *scores(PyObject *self, PyObject *args) {
     }
     r.acc = acc;
 
-    Py_ssize_t length;
-    codes = code_points(text, &length);
-    if (codes == NULL)
+    Py_ssize_t n_char;
+    chars = char_ngram_buckets(text, &h, &n_char);
+    if (chars == NULL)
         goto done;
-    Py_ssize_t n_char = ngram_count(length, &h);
     if (n_char) {
         double value = (double)(float)(1.0 / sqrt((double)n_char));
-        for (Py_ssize_t i = 0; i < length; i++) {
-            uint64_t rolling = codes[i];
-            for (Py_ssize_t k = 0; k < h.count && i + k + 2 <= length; k++) {
-                rolling = rolling * h.prime + codes[i + k + 1];
-                if (add_row(&r, (long long)(((rolling ^ h.salt[k]) * h.mix) >> h.shift), value) < 0)
-                    goto done;
-            }
-        }
+        for (Py_ssize_t i = 0; i < n_char; i++)
+            if (add_row(&r, (long long)chars[i], value) < 0)
+                goto done;
     }
     words = PyMem_Malloc((size_t)(3 * PyList_GET_SIZE(surfaces) + 1) * sizeof(uint64_t));
     if (words == NULL) {
@@ -375,7 +381,7 @@ static PyObject *scores(PyObject *self, PyObject *args) {
     }
 done:
     PyMem_Free(words);
-    PyMem_Free(codes);
+    PyMem_Free(chars);
     PyMem_Free(acc);
     PyBuffer_Release(&bias_view);
     PyBuffer_Release(&rows_view);
