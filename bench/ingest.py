@@ -124,13 +124,15 @@ def run_merkwacht(
     config = parse_config('[analysis]\nlanguages = ["nl", "en"]').model_copy(update={"brands": brands()})
     # As the daemon does: a declared language is checked against the text before the analysis relies on it.
     check = LanguageCheck(config.analysis.languages) if analysis and language_check else None
-    analyser = build_analyser(config) if analysis else None
-    if analyser is not None and not compiled:
+    if analysis and not compiled:
         from bot.analysis import Analyser
         from bot.analysis.linear import LinearModel
 
-        analyser = Analyser(config.analysis, config.topics, brands=config.brands,
+        # The daemon's analyser (build_analyser's arguments), with the numpy scorer.
+        analyser = Analyser(config.analysis, config.topics, brands=config.brands, watched=config.own_hashtags(),
                             model=LinearModel.load(compiled=False))
+    else:
+        analyser = build_analyser(config) if analysis else None
     pipeline = Pipeline(BrandMatcher(config.brands), analyser, language_check=check)
     freeze_startup_objects()  # as `merkwacht run` does once the application is built
     stored = 0

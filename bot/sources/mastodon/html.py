@@ -143,10 +143,8 @@ def html_to_text(html: str) -> str:
     if len(html) > 3 * MAX_DEPTH and nesting_depth(html) > MAX_DEPTH:
         text = _flatten(html)
     else:
-        found = plain_markup_text(html)
-        if found is None:
-            found = parsed_text(html)
-        text = found
+        plain = plain_markup_text(html)
+        text = plain if plain is not None else parsed_text(html)
     return tidy(text)
 
 
