@@ -24,6 +24,7 @@ from bot.model import SUPPORTED_BACKENDS
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 64 * 1024
+SQLITE_WAL_CHECKPOINT_PAGES = 8000
 CONNECTION_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 """Failures of the database itself (down, locked, read-only), which say nothing about the data being written."""
 
@@ -84,6 +85,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     # SQLite caches 2 MiB by default; the unique-uri and mention indexes of a busy year outgrow that quickly.
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    # The WAL is copied back into the database (a checkpoint: page writes and an fsync) every 1,000 pages by default,
+    # and a checkpoint's cost grows with the number of index pages touched. Every 8,000 pages (a WAL of up to ~32 MiB)
+    # copies a page changed by several transactions once instead of several times: bench/ingest.py, 100,000 posts,
+    # 5,271-5,876 posts/s of CPU time against 4,700-5,473 with the default, in alternating runs on 1 December.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}")
     cursor.close()
 
 
