@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.analysis import Analyser, lexicons  # noqa: E402
 from bot.analysis import sentiment as senti  # noqa: E402
+from bot.analysis.linear import LinearModel  # noqa: E402
 from bot.analysis.rules import RuleAnalyser  # noqa: E402
 from bot.analysis.text import clean, sentences, tokenise  # noqa: E402
 from bot.analysis.train import split_of  # noqa: E402
@@ -140,9 +141,9 @@ def _bare_lexicon(text: str, lang: str | None) -> tuple[str, str]:
     return senti.label_for(senti.normalise(total)), "other"
 
 
-def systems(config: AnalysisConfig) -> dict[str, Labeller]:
-    """The shipped model first, then the baselines."""
-    model = Analyser(config)
+def systems(config: AnalysisConfig, model_dir: Path | None = None) -> dict[str, Labeller]:
+    """The shipped model (or the one in `model_dir`) first, then the baselines."""
+    model = _analyser(config, model_dir)
     rules = RuleAnalyser(config)
 
     def via(analyser: Analyser | RuleAnalyser) -> Labeller:
@@ -289,13 +290,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
     parser.add_argument("--errors", action="store_true", help="list the misread own posts")
     parser.add_argument("--no-shared", action="store_true", help="skip the shared research datasets")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="measure the model.npz / model.json in this folder (as written by `bot.analysis.train --out`) instead "
+        "of the shipped one",
+    )
     args = parser.parse_args(argv)
+    if args.model_dir is not None and not (args.model_dir / "model.json").is_file():
+        parser.error(f"--model-dir {args.model_dir}: no model.json there")
 
     config = AnalysisConfig()
     start = time.perf_counter()
-    analyser = Analyser(config)
+    analyser = _analyser(config, args.model_dir)
     build_s = time.perf_counter() - start
-    labellers = systems(config)
+    labellers = systems(config, args.model_dir)
     report: dict[str, Any] = {"build_s": round(build_s, 2)}
 
     if not args.no_shared and SHARED.is_dir():
@@ -347,6 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         entry[task].pop("confusion", None)
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
+
+
+def _analyser(config: AnalysisConfig, model_dir: Path | None) -> Analyser:
+    return Analyser(config) if model_dir is None else Analyser(config, model=LinearModel.load(model_dir))
 
 
 def labellers_rules(config: AnalysisConfig) -> RuleAnalyser:

@@ -6,7 +6,8 @@ a sparse vector given as `(indices, values)`:
 - character 2- to 5-grams of the normalised text (words, emoji, `@user` for mentions, `#tag` for hashtags that did
   not select the post, joined by single spaces): they carry across languages and spellings ("vriendelijke",
   "onbeleefde", "sooo") and across word boundaries ("not good");
-- word unigrams (language-free and crossed with the language) and bigrams, each worth 1/sqrt(their number);
+- word unigrams (language-free and crossed with the language) and bigrams, each worth 1/sqrt(their number); up to
+  three words after a negator are marked as negated ("not good" reads "not", "good¬"), as are their bigrams;
 - dense cue features in fixed slots past the hashed ones: lexicon polarity (VADER-style, per sentence, with negation,
   boosters, caps and elongation), the complaint / question / suggestion / praise cue patterns, irony markers,
   question form, `!`, emoji, links, and the lexicon score crossed with the language.
@@ -220,7 +221,8 @@ class Parts:
     text: str
     """The normalised text whose character n-grams are features (each worth 1/sqrt(their number))."""
     surfaces: list[str]
-    """The words, emoji and punctuation of that text, whose word unigrams and bigrams are features (`word_buckets`)."""
+    """The words, emoji and punctuation of that text, whose word unigrams and bigrams are features (`word_buckets`);
+    words in the scope of a negation carry the NEGATED mark."""
     lang: str
     """The language the unigrams are crossed with: one of LANGS, or "xx"."""
     dense: dict[str, float]
@@ -237,9 +239,45 @@ def parts(
 ) -> Parts:
     """The features of a post's tokens (already stripped of the selecting hashtags), in their three groups."""
     lang = language if language in LANGS else "xx"
-    surfaces = [s for s in map(_surface, tokens) if s is not None]
+    plain, marked = _surfaces(tokens, lexicons.NEGATORS.get(lang, _NO_NEGATORS))
     # Character n-grams of the whole normalised text, across word boundaries ("not good", "@user thanks").
-    return Parts(" " + " ".join(surfaces) + " ", surfaces, lang, _dense(tokens, language, lang, lexicon, has_link))
+    return Parts(" " + " ".join(plain) + " ", marked, lang, _dense(tokens, language, lang, lexicon, has_link))
+
+
+NEGATION_SCOPE = 3
+"""How many words after a negator count as negated (fewer if punctuation comes first)."""
+NEGATED = "\u00ac"
+"""Appended to a negated word's surface ("not good" -> "not", "good\u00ac"): it is another word to the model."""
+_NO_NEGATORS: frozenset[str] = frozenset()
+
+
+def _surfaces(tokens: Sequence[Token], negators: Collection[str]) -> tuple[list[str], list[str]]:
+    """The surfaces of the tokens (breaks make none), plain and with the words after a negator marked as negated.
+
+    Marking the scope of a negation is the classic help for a linear model on short text (Das & Chen 2001; the
+    NRC-Canada tweet system, Mohammad et al. 2013): "good" after "not" is its own feature, so the model learns that
+    negated praise is no praise without a rule saying so. The word bigrams alone see only the next word."""
+    plain: list[str] = []
+    marked: list[str] = []
+    scope = 0
+    for t in tokens:
+        s = _surface(t)
+        if s is None:
+            scope = 0
+            continue
+        plain.append(s)
+        kind = t.kind
+        if kind == "word":
+            norm = t.norm
+            if norm in negators or norm.startswith("n'"):
+                scope = NEGATION_SCOPE
+            elif scope:
+                scope -= 1
+                s += NEGATED
+        elif kind == "punct":
+            scope = 0
+        marked.append(s)
+    return plain, marked
 
 
 def word_buckets(surfaces: Sequence[str], lang: str) -> list[int]:

@@ -676,6 +676,9 @@ NEGATORS: dict[str, frozenset[str]] = {
     "de": frozenset({"nicht", "kein", "keine", "keinen", "keiner", "keinem", "nie", "niemals", "nichts", "ohne"}),
     "fr": frozenset({"pas", "jamais", "aucun", "aucune", "rien", "sans", "ni", "guère"}),
     "es": frozenset({"no", "nunca", "jamás", "ni", "nada", "sin", "tampoco", "ningún", "ninguna", "ninguno"}),
+    # Italian and Portuguese have no lexicon here; their negators only mark the negated words (features.parts).
+    "it": frozenset({"non", "mai", "niente", "nulla", "nessuno", "nessuna", "né", "senza"}),
+    "pt": frozenset({"não", "nao", "nunca", "nada", "nem", "ninguém", "nenhum", "nenhuma", "jamais", "sem"}),
 }
 
 CONTRAST: dict[str, frozenset[str]] = {

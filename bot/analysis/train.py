@@ -420,12 +420,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="keep the two regressions already in --out and only redo the CX decision tuning (seconds, not minutes)",
     )
+    parser.add_argument(
+        "--leave-out",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="train without this shared file (e.g. opener_hotel_es), to measure how the model does on a kind of text "
+        "it has no labelled example of, such as Dutch reviews; repeatable",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"no labelled data at {args.data}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     examples = [*load_shared(args.data), *load_own()]
+    unknown = set(args.leave_out) - {ex.source for ex in examples}
+    if unknown:
+        parser.error(f"--leave-out: no labelled file {', '.join(sorted(unknown))} in {args.data}")
+    examples = [ex for ex in examples if ex.source not in args.leave_out]
     train = [ex for ex in examples if ex.split == "train"]
     val = [ex for ex in examples if ex.split == "val"]
     print(f"{len(train)} train, {len(val)} val examples; vectorising...", flush=True)
@@ -586,6 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else dict(sorted(Counter(ex.source for ex in (train if fitted_on == "train" else both)).items()))
         ),
         "fitted_on": fitted_on,
+        **({"left_out": sorted(args.leave_out)} if args.leave_out else {}),
         "tuning": report,
         "rebuild": "python -m bot.analysis.train --data ../shared/data/labelled",
     }

@@ -68,6 +68,25 @@ def test_a_post_without_known_words_gets_no_word_part() -> None:
     assert model.words.mean([]) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "words"),
+    [
+        ("not good service", "en", ["not", "good¬", "service¬"]),
+        ("not bad. Great staff", "en", ["not", "bad¬", "great", "staff"]),  # a sentence ends the scope
+        ("never had such a slow reply", "en", ["never", "had¬", "such¬", "a¬", "slow", "reply"]),  # three words
+        ("geen goede service", "nl", ["geen", "goede¬", "service¬"]),
+        ("ce n'est pas bon", "fr", ["ce", "n'est", "pas", "bon¬"]),
+        ("non mi piace", "it", ["non", "mi¬", "piace¬"]),
+    ],
+)
+def test_words_after_a_negation_are_other_words_to_the_model(text: str, lang: str, words: list[str]) -> None:
+    lexicon = lexicons.load(lang if lang in lexicons.LEXICON_LANGUAGES else "xx")
+    parts = features.parts(tokenise(clean(text)), lang, lexicon)
+
+    assert parts.surfaces == words
+    assert "¬" not in parts.text  # the character n-grams read the text as written
+
+
 def test_split_is_fixed() -> None:
     assert split_of("tweeteval_train_en", "1") == split_of("tweeteval_train_en", "1")
     shares = [split_of("x", str(i)) for i in range(10_000)]

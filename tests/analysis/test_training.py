@@ -112,3 +112,26 @@ def test_a_missing_data_folder_is_named_and_nothing_is_written(
 
     assert "nowhere" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_left_out_file_is_not_trained_on_so_the_model_can_be_measured_on_text_of_a_kind_it_never_saw(
+    data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "model"
+
+    assert train.main(["--data", str(data), "--out", str(out), "--leave-out", "complaints_train_en"]) == 0
+
+    model = LinearModel.load(out)
+    assert model.meta["left_out"] == ["complaints_train_en"]
+    assert "complaints_train_en" not in model.meta["trained_on"]
+    assert "tweeteval_train_en" in model.meta["trained_on"]
+
+
+def test_leaving_out_a_file_that_is_not_there_is_an_error_naming_it(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        train.main(["--data", str(data), "--out", str(tmp_path / "model"), "--leave-out", "opener_hotel_nl"])
+
+    assert "opener_hotel_nl" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
