@@ -18,6 +18,10 @@ regularisation strength and the complaint operating point are chosen on val; the
 and val together with those choices, and that refit ships (`--no-refit` ships the train-only fit). Test is never read
 here (only by `bench/eval_analysis.py`). The project's own self-written posts (`tests/data/analysis_eval.jsonl`) add
 their dev split to train with a small weight; their held-out split is never used.
+
+`--leave-out FILE` trains without one shared file, so that `bench/eval_analysis.py --model-dir DIR` can measure the
+model on a kind of text it has no labelled example of (docs/analysis.md, "Measuring text of a kind the model never
+saw").
 """
 
 from __future__ import annotations
