@@ -268,8 +268,7 @@ def _surfaces(tokens: Sequence[Token], negators: Collection[str]) -> tuple[list[
         plain.append(s)
         kind = t.kind
         if kind == "word":
-            norm = t.norm
-            if norm in negators or norm.startswith("n'"):
+            if senti.is_negator(t.norm, negators):
                 scope = NEGATION_SCOPE
             elif scope:
                 scope -= 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bot.analysis.lexicons import Lexicon
 from bot.analysis.text import Token, squeeze
@@ -94,9 +94,10 @@ def _lookup(lexicon: Lexicon, token: Token) -> float | None:
     return value
 
 
-def _is_negator(lexicon: Lexicon, word: str) -> bool:
-    # French elision: "n'est", "n'a" carry the negation inside the token.
-    return word in lexicon.negators or word.startswith("n'")
+def is_negator(word: str, negators: Collection[str]) -> bool:
+    """Whether `word` negates what follows: one of the language's `negators`, or a French elision ("n'est", "n'a"),
+    which carries the negation inside the token."""
+    return word in negators or word.startswith("n'")
 
 
 def sentence_valence(tokens: Sequence[Token], lexicon: Lexicon, sarcastic: bool = False) -> float:
@@ -164,7 +165,7 @@ def _score(
             boost = boosters.get(words[j])
             if boost:
                 value += sign * boost * _DECAY[back - 1]
-            if _is_negator(lexicon, words[j]):
+            if is_negator(words[j], lexicon.negators):
                 negated = True
         if negated:
             value *= NEGATION_SCALAR
