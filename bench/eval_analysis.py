@@ -141,9 +141,8 @@ def _bare_lexicon(text: str, lang: str | None) -> tuple[str, str]:
     return senti.label_for(senti.normalise(total)), "other"
 
 
-def systems(config: AnalysisConfig, model_dir: Path | None = None) -> dict[str, Labeller]:
-    """The shipped model (or the one in `model_dir`) first, then the baselines."""
-    model = _analyser(config, model_dir)
+def systems(config: AnalysisConfig, model: Analyser) -> dict[str, Labeller]:
+    """The model under measure first, then the baselines."""
     rules = RuleAnalyser(config)
 
     def via(analyser: Analyser | RuleAnalyser) -> Labeller:
@@ -302,9 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = AnalysisConfig()
     start = time.perf_counter()
-    analyser = _analyser(config, args.model_dir)
+    analyser = Analyser(config) if args.model_dir is None else Analyser(config, model=LinearModel.load(args.model_dir))
     build_s = time.perf_counter() - start
-    labellers = systems(config, args.model_dir)
+    labellers = systems(config, analyser)
     report: dict[str, Any] = {"build_s": round(build_s, 2)}
 
     if not args.no_shared and SHARED.is_dir():
@@ -356,10 +355,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         entry[task].pop("confusion", None)
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
-
-
-def _analyser(config: AnalysisConfig, model_dir: Path | None) -> Analyser:
-    return Analyser(config) if model_dir is None else Analyser(config, model=LinearModel.load(model_dir))
 
 
 def labellers_rules(config: AnalysisConfig) -> RuleAnalyser:
